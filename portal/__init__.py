@@ -1,0 +1,55 @@
+"""Porta Unica: the Flask application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from portal.config import Config, load_dotenv_if_present
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the web app. Starts no scheduler and runs no migration (see ARCHITECTURE.md)."""
+    app = Flask(__name__, instance_path=str(ROOT / "instance"), instance_relative_config=False)
+    if config is None:
+        load_dotenv_if_present(ROOT)
+        config = Config.from_env(os.environ, app.instance_path)
+    app.config["PORTA"] = config
+    app.config.update(config.flask_settings())
+
+    from portal import db, errors, i18n, security
+    from portal.extensions import csrf, login_manager
+
+    db.init_app(app, config.database_url)
+    i18n.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please sign in to open this page.")
+    login_manager.login_message_category = "info"
+
+    security.init_app(app)
+    errors.init_app(app)
+
+    from portal.auth.views import bp as auth_bp
+    from portal.core.views import bp as core_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+
+    from portal import cli
+
+    cli.init_app(app)
+
+    @app.context_processor
+    def _agency() -> dict[str, object]:
+        return {"agency_name": config.agency_name, "helpline_number": config.helpline_number}
+
+    return app

@@ -1,0 +1,1 @@
+"""The agency itself: its offices, their opening hours, and the services it offers."""

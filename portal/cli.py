@@ -1,0 +1,159 @@
+"""Command-line interface: ``flask --app portal <command>``.
+
+Commands call the same services as the views; each owns its transaction and commits.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from portal import schema
+from portal.auth import services as auth_services
+from portal.auth.models import Role
+from portal.config import LANGUAGES
+from portal.db import get_session
+
+db_cli = AppGroup("db", help="Apply or undo database migrations.")
+staff_cli = AppGroup("staff", help="Manage staff accounts.")
+
+
+def _url() -> str:
+    return current_app.config["PORTA"].database_url
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    schema.upgrade(_url(), revision)
+    click.echo("Database at revision {}.".format(", ".join(sorted(schema.current_revisions(_engine()))) or "base"))
+
+
+@db_cli.command("downgrade")
+@click.argument("revision", default="-1")
+def db_downgrade(revision: str) -> None:
+    """Undo migrations down to REVISION (default: one step; 'base' empties the database)."""
+    schema.downgrade(_url(), revision)
+    click.echo("Database at revision {}.".format(", ".join(sorted(schema.current_revisions(_engine()))) or "base"))
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Show the database's revision and whether it is up to date."""
+    current = schema.current_revisions(_engine())
+    heads = schema.head_revisions()
+    click.echo("current: {}".format(", ".join(sorted(current)) or "base"))
+    click.echo("head:    {}".format(", ".join(sorted(heads))))
+    if current != heads:
+        click.echo("Behind: run '{}'.".format(schema.UPGRADE_COMMAND))
+        sys.exit(1)
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration does.")
+@click.option("--autogenerate", is_flag=True, help="Compare the models to the database.")
+def db_revision(message: str, autogenerate: bool) -> None:
+    """Write a new migration file under migrations/versions."""
+    schema.revision(_url(), message, autogenerate)
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from portal.db import get_engine
+
+    return get_engine()
+
+
+@staff_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", required=True, help="Full name as colleagues see it.")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--language", "languages", multiple=True, type=click.Choice(LANGUAGES), help="Spoken with callers.")
+@click.option("--team", "teams", multiple=True, help="Team code (created if missing).")
+@click.option("--locale", "preferred_locale", type=click.Choice(LANGUAGES), default=None)
+@click.password_option(help="Prompted for when not given; at least 12 characters.")
+def staff_create(
+    email: str,
+    full_name: str,
+    roles: tuple[str, ...],
+    languages: tuple[str, ...],
+    teams: tuple[str, ...],
+    preferred_locale: str | None,
+    password: str,
+) -> None:
+    """Create a staff account (or update the one with that e-mail)."""
+    session = get_session()
+    try:
+        staff = auth_services.save_staff(
+            session,
+            email=email,
+            full_name=full_name,
+            roles=roles,
+            password=password,
+            languages=languages,
+            teams=teams,
+            preferred_locale=preferred_locale,
+        )
+    except auth_services.StaffError as exc:
+        session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    session.commit()
+    click.echo("Staff account {} saved with roles: {}.".format(staff.email, ", ".join(sorted(staff.role_names))))
+
+
+@staff_cli.command("unlock")
+@click.argument("email")
+def staff_unlock(email: str) -> None:
+    """Clear the failed sign-ins that lock an account."""
+    session = get_session()
+    cleared = auth_services.unlock(session, email)
+    session.commit()
+    click.echo("Unlocked." if cleared else "That account was not locked.")
+
+
+@click.command("seed-demo")
+@with_appcontext
+@click.option("--if-empty", is_flag=True, help="Only when the database has no office yet (first run).")
+def seed_demo(if_empty: bool) -> None:
+    """Load the illustrative agency; running it twice changes nothing."""
+    from portal.demo import services as demo
+
+    config = current_app.config["PORTA"]
+    if config.production:
+        raise click.ClickException("seed-demo loads known demo passwords; it refuses PORTA_ENV=production.")
+    session = get_session()
+    if if_empty and demo.has_offices(session):
+        click.echo("Demo data already present; nothing loaded.")
+        return
+    summary = demo.seed(session)
+    session.commit()
+    click.echo(summary)
+
+
+@click.command("demo-info")
+@with_appcontext
+def demo_info() -> None:
+    """Print where the demo listens and how to sign in."""
+    from portal.demo import services as demo
+
+    click.echo(demo.describe(current_app.config["PORTA"].public_base_url))
+
+
+@click.command("worker")
+@with_appcontext
+def worker() -> None:
+    """Run the scheduler: the only process in which periodic jobs run."""
+    from portal import worker as worker_module
+
+    if not schema.is_up_to_date(_engine()):
+        raise click.ClickException("The database is behind the code: run '{}'.".format(schema.UPGRADE_COMMAND))
+    worker_module.run(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def init_app(app: Flask) -> None:
+    """Register every command on the app."""
+    for command in (db_cli, staff_cli, seed_demo, demo_info, worker):
+        app.cli.add_command(command)

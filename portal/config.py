@@ -1,0 +1,166 @@
+"""Configuration: environment variables (and an optional ``.env``) into one typed object.
+
+Everything a deployment can change is read here and nowhere else, so the README's table
+of variables and this file can be compared line by line. A missing secret in production
+is a start-up error; in development a secret is generated once into ``instance/``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+#: The shipped languages, in the order the switcher shows them. Italian is the default.
+LANGUAGES: tuple[str, ...] = ("it", "en", "zh", "ro", "sq", "ar", "ur", "bn", "es", "uk")
+RTL_LANGUAGES: frozenset[str] = frozenset({"ar", "ur"})
+DEFAULT_LANGUAGE = "it"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment cannot produce a configuration we may start with."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings of one running Porta Unica, whatever process reads them."""
+
+    #: ``development`` (default) or ``production``; production demands real secrets.
+    env: str
+    database_url: str
+    secret_key: str
+    public_base_url: str
+    timezone: str = "Europe/Rome"
+    agency_name: str = "Agenzia Casa"
+    #: Shown on every page: the free helpline people can call instead of using the site.
+    helpline_number: str = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_sms_from: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_whatsapp_from: str = ""
+    twilio_api_base_url: str = ""
+    smtp_url: str = ""
+    mail_from: str = ""
+    #: Failed logins before an account is locked, and for how long.
+    login_lockout_failures: int = 10
+    login_lockout_minutes: int = 15
+    instance_path: str = ""
+
+    @property
+    def production(self) -> bool:
+        """True when the deployment asked for production behaviour (secure cookies...)."""
+        return self.env == "production"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], instance_path: str | Path) -> "Config":
+        """Build the configuration, failing with a message that says what to set."""
+        instance = Path(instance_path)
+        env = environ.get("PORTA_ENV", "development").strip().lower() or "development"
+        if env not in {"development", "production"}:
+            raise ConfigError("PORTA_ENV must be 'development' or 'production', not {!r}.".format(env))
+        production = env == "production"
+
+        missing = [name for name in ("SECRET_KEY", "PUBLIC_BASE_URL") if not environ.get(name)]
+        if production and missing:
+            raise ConfigError(
+                "PORTA_ENV=production needs {} set in the environment "
+                "(see the README's table of environment variables).".format(" and ".join(missing))
+            )
+        secret_key = environ.get("SECRET_KEY") or _development_secret(instance)
+        database_url = environ.get("DATABASE_URL") or "sqlite:///{}".format(instance / "porta.sqlite3")
+        timezone = environ.get("TIMEZONE", "Europe/Rome")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError("TIMEZONE {!r} is not a known IANA time zone.".format(timezone)) from exc
+
+        return cls(
+            env=env,
+            database_url=_normalise_database_url(database_url),
+            secret_key=secret_key,
+            public_base_url=(environ.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+            timezone=timezone,
+            agency_name=environ.get("AGENCY_NAME", "Agenzia Casa"),
+            helpline_number=environ.get("HELPLINE_NUMBER", "800 000 000"),
+            twilio_account_sid=environ.get("TWILIO_ACCOUNT_SID", ""),
+            twilio_auth_token=environ.get("TWILIO_AUTH_TOKEN", ""),
+            twilio_sms_from=environ.get("TWILIO_SMS_FROM", ""),
+            twilio_messaging_service_sid=environ.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+            twilio_whatsapp_from=environ.get("TWILIO_WHATSAPP_FROM", ""),
+            twilio_api_base_url=environ.get("TWILIO_API_BASE_URL", ""),
+            smtp_url=environ.get("SMTP_URL", ""),
+            mail_from=environ.get("MAIL_FROM", ""),
+            login_lockout_failures=_int(environ, "LOGIN_LOCKOUT_FAILURES", 10),
+            login_lockout_minutes=_int(environ, "LOGIN_LOCKOUT_MINUTES", 15),
+            instance_path=str(instance),
+        )
+
+    def flask_settings(self) -> dict[str, object]:
+        """The subset Flask and its extensions read from ``app.config``."""
+        return {
+            "SECRET_KEY": self.secret_key,
+            "PREFERRED_URL_SCHEME": "https" if self.public_base_url.startswith("https") else "http",
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.production,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_SECURE": self.production,
+            "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+            "BABEL_DEFAULT_LOCALE": DEFAULT_LANGUAGE,
+            "BABEL_DEFAULT_TIMEZONE": self.timezone,
+            "MAX_CONTENT_LENGTH": 1024 * 1024,
+        }
+
+    def replace(self, **changes: object) -> "Config":
+        """A copy with some settings changed; tests use it instead of mutating env."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Config(**values)  # type: ignore[arg-type]
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError("{} must be a whole number, not {!r}.".format(name, raw)) from exc
+
+
+def _normalise_database_url(url: str) -> str:
+    """Let people paste the URL their host gives them; we always speak psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _development_secret(instance: Path) -> str:
+    """Generate a secret once per checkout, so sessions survive restarts in development."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def load_dotenv_if_present(root: Path) -> None:
+    """Read ``.env`` beside the checkout without overriding the real environment."""
+    from dotenv import load_dotenv
+
+    path = root / ".env"
+    if path.exists():
+        load_dotenv(path, override=False)
+
+
+__all__ = ["Config", "ConfigError", "LANGUAGES", "RTL_LANGUAGES", "DEFAULT_LANGUAGE"]

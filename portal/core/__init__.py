@@ -1,0 +1,1 @@
+"""Public pages every citizen sees: home, privacy notice, accessibility statement; health."""

@@ -1,0 +1,4 @@
+"""Imports every model module so the metadata is complete (for Alembic and tests)."""
+
+from portal.agency import models as agency_models  # noqa: F401
+from portal.auth import models as auth_models  # noqa: F401
