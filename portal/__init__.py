@@ -19,6 +19,11 @@ def create_app(config: Config | None = None) -> Flask:
         load_dotenv_if_present(ROOT)
         config = Config.from_env(os.environ, app.instance_path)
     app.config["PORTA"] = config
+    if config.proxy_count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = config.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     app.config.update(config.flask_settings())
 
     from portal import db, errors, i18n, security

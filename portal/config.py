@@ -48,6 +48,8 @@ class Config:
     #: Failed logins before an account is locked, and for how long.
     login_lockout_failures: int = 10
     login_lockout_minutes: int = 15
+    #: Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+    proxy_count: int = 0
     instance_path: str = ""
 
     @property
@@ -96,6 +98,7 @@ class Config:
             mail_from=environ.get("MAIL_FROM", ""),
             login_lockout_failures=_int(environ, "LOGIN_LOCKOUT_FAILURES", 10),
             login_lockout_minutes=_int(environ, "LOGIN_LOCKOUT_MINUTES", 15),
+            proxy_count=_int(environ, "PROXY_COUNT", 0),
             instance_path=str(instance),
         )
 

@@ -67,27 +67,50 @@ def build_scheduler(app: Flask, jobs: tuple[Job, ...] = JOBS) -> BlockingSchedul
     return scheduler
 
 
+#: Signals that stop the worker (SIGTERM from a supervisor, SIGINT from a terminal).
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
 def run(app: Flask) -> None:
     """Block running the scheduler until SIGTERM or SIGINT, then stop cleanly.
 
     On a signal the scheduler stops taking new runs and waits for the jobs in flight to
     finish before the process exits, so nothing is left half-done.
+
+    The stop signals are blocked in every thread and taken synchronously by one
+    "stopper" thread with ``sigwait``. A Python signal handler would not do: the kernel
+    may deliver the signal to a pool thread, and the handler then waits until the main
+    thread wakes, which the scheduler's main loop may not do for many minutes; and
+    stopping the scheduler from inside a handler can deadlock on a lock it interrupted.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     scheduler = build_scheduler(app)
-    stop_requested = threading.Event()
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # inherited by every later thread
+    main_done = threading.Event()
+    signalled = threading.Event()
 
-    def _stop(_signum: int, _frame: object) -> None:
-        stop_requested.set()
+    def _stopper() -> None:
+        signum = signal.sigwait(STOP_SIGNALS)
+        if main_done.is_set():
+            return
+        signalled.set()
+        log.info("signal %s: stopping after running jobs finish", signum)
+        while not scheduler.running and not main_done.wait(0.05):
+            pass  # signalled during start-up: wait until there is something to stop
         if scheduler.running:
             scheduler.shutdown(wait=True)
 
     def _started(_event: object) -> None:
         log.info("worker started with jobs: %s", ", ".join(job.id for job in JOBS))
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stopper = threading.Thread(target=_stopper, name="worker-stopper", daemon=True)
+    stopper.start()
     scheduler.add_listener(_started, EVENT_SCHEDULER_STARTED)
-    if not stop_requested.is_set():
+    try:
         scheduler.start()
+    finally:
+        main_done.set()
+        if not signalled.is_set() and stopper.ident is not None:
+            signal.pthread_kill(stopper.ident, signal.SIGTERM)  # release the stopper
+        stopper.join(timeout=60)
     log.info("worker stopped")

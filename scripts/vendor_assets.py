@@ -555,6 +555,23 @@ def generate_rtl_css(ltr_css: bytes, workdir: Path) -> tuple[bytes, dict]:
     return rtl_css, build_tool
 
 
+VIDEOJS_FONT_FACE = re.compile(r"@font-face\{font-family:VideoJS;[^}]*\}")
+
+
+def strip_video_icon_font(css: bytes) -> bytes:
+    """Remove the Video.js icon font that the stylesheet embeds as a ``data:`` URL.
+
+    The portal shows no video, and our Content-Security-Policy (``font-src 'self'``)
+    refuses ``data:`` fonts, so browsers would log a violation on every page. Failing
+    when the rule is absent keeps a future upstream change from passing unnoticed.
+    """
+    text = css.decode("utf-8")
+    stripped, count = VIDEOJS_FONT_FACE.subn("", text)
+    if count != 1:
+        raise VendorError(f"expected one VideoJS @font-face in {LTR_CSS}, found {count}")
+    return stripped.encode("utf-8")
+
+
 def vendor_bootstrap_italia(tarball: Path, integrity: str) -> VendoredPackage:
     """Select from bootstrap-italia's dist/ only what a page needs.
 
@@ -594,7 +611,12 @@ def vendor_bootstrap_italia(tarball: Path, integrity: str) -> VendoredPackage:
                 pkg.files[f"{base}/fonts/{path}"] = read_member(tar, "dist/fonts/" + path)
 
         # Anything the upstream CSS references relatively must be vendored too.
-        ltr_css = pkg.files[f"{base}/{LTR_CSS}"]
+        ltr_css = strip_video_icon_font(pkg.files[f"{base}/{LTR_CSS}"])
+        pkg.files[f"{base}/{LTR_CSS}"] = ltr_css
+        pkg.generated[f"{base}/{LTR_CSS}"] = {
+            "generated_by": "scripts/vendor_assets.py",
+            "source": f"{BOOTSTRAP_ITALIA} {BOOTSTRAP_ITALIA_VERSION} dist/{LTR_CSS} without the VideoJS icon font",
+        }
         for url in relative_css_urls(ltr_css.decode("utf-8-sig")):
             target = posixpath.normpath(posixpath.join("css", strip_query_and_fragment(url)))
             if target.startswith("../"):

@@ -79,3 +79,20 @@ def test_production_cookies_are_secure_httponly_and_samesite(tmp_path: Path) -> 
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert app.config["REMEMBER_COOKIE_SECURE"] is True
     assert app.config["PREFERRED_URL_SCHEME"] == "https"
+
+
+def test_behind_a_proxy_the_real_client_address_is_used(make_app, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    """With PROXY_COUNT=1 the sign-in throttle sees the caller, not the proxy."""
+    from flask import request
+
+    app = make_app(database_url, proxy_count=1)
+    seen = {}
+
+    @app.route("/whoami-probe")
+    def whoami_probe():  # type: ignore[no-untyped-def]
+        seen["addr"] = request.remote_addr
+        return ""
+
+    whoami_probe.porta_access = "public"  # type: ignore[attr-defined]
+    app.test_client().get("/whoami-probe", headers={"X-Forwarded-For": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    assert seen["addr"] == "203.0.113.7"

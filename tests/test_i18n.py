@@ -96,3 +96,14 @@ def test_opening_hours_are_written_in_the_pages_language(client: FlaskClient, se
     assert "Monday" in client.get("/?lang=en").get_data(as_text=True)
     assert "星期一" in client.get("/?lang=zh").get_data(as_text=True)
     assert "Понеділок" in client.get("/?lang=uk").get_data(as_text=True)
+
+
+def test_money_and_numbers_are_written_the_readers_way(app) -> None:  # type: ignore[no-untyped-def]
+    """Euro amounts follow the page's locale: 1.234,50 € in Italian, €1,234.50 in English."""
+    from flask import render_template_string
+
+    template = "{{ format_money(1234.5) }}|{{ format_decimal(16500) }}"
+    with app.test_request_context("/?lang=it"):
+        assert render_template_string(template) == "1.234,50\xa0€|16.500"
+    with app.test_request_context("/?lang=en"):
+        assert render_template_string(template) == "€1,234.50|16,500"

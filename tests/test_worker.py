@@ -59,7 +59,7 @@ def test_the_purge_job_forgets_old_failed_sign_ins_but_keeps_active_locks(app, s
 
 
 def _flask(database_url: str, *args: str, tmp_path: Path) -> subprocess.Popen:  # type: ignore[type-arg]
-    env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="worker-test-secret", PORTA_ENV="development")
+    env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY="worker-test-secret", PORTA_ENV="development", PYTHONFAULTHANDLER="1")
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "portal", *args],
         cwd=ROOT,
@@ -88,8 +88,8 @@ def test_the_worker_process_runs_until_sigterm_and_then_exits_cleanly(database_u
         assert "worker stopped" in output
     finally:
         if process.poll() is None:
-            process.kill()
-            process.communicate()
+            process.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            print(process.communicate()[0])
 
 
 def test_the_worker_refuses_a_database_behind_the_migrations(empty_database_url: str, tmp_path: Path) -> None:

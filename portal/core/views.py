@@ -51,12 +51,14 @@ def healthz():  # type: ignore[no-untyped-def]
 @bp.app_context_processor
 def _template_helpers() -> dict[str, object]:
     """Formatting helpers every template may use, all in the page's locale."""
-    from flask_babel import format_timedelta, get_locale
+    from flask_babel import format_currency, format_decimal, format_timedelta, get_locale
 
     from portal.agency.services import MODE_LABELS, opening_hours
 
     return {
         "format_timedelta": format_timedelta,
+        "format_decimal": format_decimal,
+        "format_money": lambda amount: format_currency(amount, "EUR"),
         "mode_labels": MODE_LABELS,
         "opening_hours": lambda office: opening_hours(office, get_locale()),
     }
