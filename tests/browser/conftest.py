@@ -9,6 +9,7 @@ both paths are given, and Selenium Manager is told to stay offline. With
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -107,32 +108,32 @@ def _start_chromium(profile: Path, javascript: bool) -> WebDriver:
     return driver
 
 
-@pytest.fixture(scope="session")
-def _chromium() -> Iterator[WebDriver]:
-    """The session's Chromium, in a fresh throwaway profile."""
+@contextlib.contextmanager
+def _chromium_in_throwaway_profile(javascript: bool) -> Iterator[WebDriver]:
+    """A Chromium in a fresh profile directory, removed with the browser."""
     profile = Path(tempfile.mkdtemp(prefix="porta-chromium-"))
     try:
-        driver = _start_chromium(profile, javascript=True)
+        driver = _start_chromium(profile, javascript=javascript)
         try:
             yield driver
         finally:
             driver.quit()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def _chromium() -> Iterator[WebDriver]:
+    """The session's Chromium."""
+    with _chromium_in_throwaway_profile(javascript=True) as driver:
+        yield driver
 
 
 @pytest.fixture(scope="session")
 def _chromium_nojs() -> Iterator[WebDriver]:
-    """The session's Chromium with JavaScript switched off, in its own fresh profile."""
-    profile = Path(tempfile.mkdtemp(prefix="porta-chromium-nojs-"))
-    try:
-        driver = _start_chromium(profile, javascript=False)
-        try:
-            yield driver
-        finally:
-            driver.quit()
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    """The session's Chromium with JavaScript switched off."""
+    with _chromium_in_throwaway_profile(javascript=False) as driver:
+        yield driver
 
 
 def _fresh(driver: WebDriver) -> WebDriver:
