@@ -25,6 +25,11 @@ NAMING_CONVENTION = {
 }
 
 
+def utcnow() -> datetime:
+    """Now, aware, in UTC: the only clock models and services default to."""
+    return datetime.now(timezone.utc)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp that is always timezone-aware UTC in Python, whatever the database.
 
@@ -55,6 +60,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class MessagingBase(DeclarativeBase):
-    """Declarative base of messaging's tables (none are in the foundation yet)."""
+    """Declarative base of messaging's tables."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

@@ -48,6 +48,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
+    _mount_messaging(app, config)
 
     from portal import cli
 
@@ -58,3 +59,23 @@ def create_app(config: Config | None = None) -> Flask:
         return {"agency_name": config.agency_name, "helpline_number": config.helpline_number}
 
     return app
+
+
+def _mount_messaging(app: Flask, config: Config) -> None:
+    """Twilio's webhooks: signed by Twilio instead of logged in, and exempt from CSRF."""
+    from messaging.webhooks import WebhookSettings
+    from messaging.webhooks import bp as webhooks_bp
+    from portal.auth.access import public
+    from portal.db import get_session
+    from portal.extensions import csrf
+    from portal.messages.services import renderer
+
+    renderer(config)  # validates every message template now: a broken file stops start-up
+    app.extensions["messaging.webhooks"] = WebhookSettings(
+        auth_token=config.twilio_auth_token, public_base_url=config.public_base_url, session=get_session
+    )
+    csrf.exempt(webhooks_bp)
+    app.register_blueprint(webhooks_bp)
+    for endpoint, view in app.view_functions.items():
+        if endpoint.startswith(webhooks_bp.name + "."):
+            public(view)  # anyone may call; only a valid X-Twilio-Signature changes anything

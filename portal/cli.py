@@ -19,6 +19,7 @@ from portal.db import get_session
 
 db_cli = AppGroup("db", help="Apply or undo database migrations.")
 staff_cli = AppGroup("staff", help="Manage staff accounts.")
+messaging_cli = AppGroup("messaging", help="The outbox: send what is due.")
 
 
 def _url() -> str:
@@ -153,7 +154,32 @@ def worker() -> None:
     worker_module.run(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
+@messaging_cli.command("dispatch")
+@click.option("--once", is_flag=True, help="One pass over what is due, then exit (for cron and tests).")
+def messaging_dispatch(once: bool) -> None:
+    """Send due messages: one pass with --once, else every few seconds until stopped."""
+    import time
+
+    from portal.messages.services import build_dispatcher
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    dispatcher = build_dispatcher(app)
+    try:
+        while True:
+            report = dispatcher.drain()
+            click.echo(
+                "claimed={} sent={} retried={} failed={} deferred={}".format(
+                    report.claimed, report.sent, report.retried, report.failed, report.deferred
+                )
+            )
+            if once:
+                break
+            time.sleep(5)
+    finally:
+        dispatcher.close()
+
+
 def init_app(app: Flask) -> None:
     """Register every command on the app."""
-    for command in (db_cli, staff_cli, seed_demo, demo_info, worker):
+    for command in (db_cli, staff_cli, messaging_cli, seed_demo, demo_info, worker):
         app.cli.add_command(command)

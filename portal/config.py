@@ -45,6 +45,21 @@ class Config:
     twilio_api_base_url: str = ""
     smtp_url: str = ""
     mail_from: str = ""
+    #: Secret that signs webhook messages we send to other systems.
+    webhook_secret: str = ""
+    #: The neutral name SMS and WhatsApp messages are signed with (never the agency's).
+    message_sender: str = "Comune"
+    #: Quiet hours (no messages) per channel, "HH:MM-HH:MM" in TIMEZONE; "" = none.
+    quiet_hours_sms: str = "20:30-08:00"
+    quiet_hours_whatsapp: str = "20:30-08:00"
+    quiet_hours_email: str = ""
+    reminder_offsets: str = "2d,2h"
+    reminder_min_gap_minutes: int = 60
+    dispatch_concurrency: int = 16
+    dispatch_batch_size: int = 100
+    #: Messages per second per channel ("sms=10,whatsapp=10,email=5"); absent = no limit.
+    dispatch_rates: str = "sms=10,whatsapp=10,email=5"
+    dispatch_max_attempts: int = 6
     #: Failed logins before an account is locked, and for how long.
     login_lockout_failures: int = 10
     login_lockout_minutes: int = 15
@@ -96,6 +111,17 @@ class Config:
             twilio_api_base_url=environ.get("TWILIO_API_BASE_URL", ""),
             smtp_url=environ.get("SMTP_URL", ""),
             mail_from=environ.get("MAIL_FROM", ""),
+            webhook_secret=environ.get("WEBHOOK_SECRET", ""),
+            message_sender=environ.get("MESSAGE_SENDER", "Comune"),
+            quiet_hours_sms=environ.get("QUIET_HOURS_SMS", "20:30-08:00"),
+            quiet_hours_whatsapp=environ.get("QUIET_HOURS_WHATSAPP", "20:30-08:00"),
+            quiet_hours_email=environ.get("QUIET_HOURS_EMAIL", ""),
+            reminder_offsets=environ.get("REMINDER_OFFSETS", "2d,2h"),
+            reminder_min_gap_minutes=_int(environ, "REMINDER_MIN_GAP_MINUTES", 60),
+            dispatch_concurrency=_int(environ, "DISPATCH_CONCURRENCY", 16),
+            dispatch_batch_size=_int(environ, "DISPATCH_BATCH_SIZE", 100),
+            dispatch_rates=environ.get("DISPATCH_RATES", "sms=10,whatsapp=10,email=5"),
+            dispatch_max_attempts=_int(environ, "DISPATCH_MAX_ATTEMPTS", 6),
             login_lockout_failures=_int(environ, "LOGIN_LOCKOUT_FAILURES", 10),
             login_lockout_minutes=_int(environ, "LOGIN_LOCKOUT_MINUTES", 15),
             proxy_count=_int(environ, "PROXY_COUNT", 0),

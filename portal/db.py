@@ -8,7 +8,6 @@ does.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from flask import Flask, current_app
@@ -16,7 +15,7 @@ from flask.globals import _cv_app
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
-from messaging.db import NAMING_CONVENTION, UTCDateTime
+from messaging.db import NAMING_CONVENTION, UTCDateTime, utcnow
 
 __all__ = ["Base", "UTCDateTime", "get_session", "init_app", "make_engine", "utcnow"]
 
@@ -25,11 +24,6 @@ class Base(DeclarativeBase):
     """Declarative base of every portal table."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def utcnow() -> datetime:
-    """Now, aware, in UTC: the only clock models and services should default to."""
-    return datetime.now(timezone.utc)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

@@ -63,6 +63,7 @@ def revision(database_url: str, message: str, autogenerate: bool) -> None:
 
 def metadatas() -> list:  # type: ignore[type-arg]
     """Both metadata the history covers, with every model imported."""
+    import messaging.models  # noqa: F401  (registers every messaging table)
     import portal.models  # noqa: F401  (registers every portal table)
     from messaging.db import MessagingBase
     from portal.db import Base

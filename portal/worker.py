@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from portal.auth.services import purge_login_throttle
 from portal.db import get_session, utcnow
+from portal.messages.services import dispatch_job
 
 log = logging.getLogger("portal.worker")
 
@@ -37,6 +38,7 @@ class Job:
 #: Every periodic job of the system. Later domains (messaging dispatch, escalation of
 #: overdue intakes, purges of expired drafts) add their rows here.
 JOBS: tuple[Job, ...] = (
+    Job("messaging.dispatch", dispatch_job, {"trigger": "interval", "seconds": 5}),
     Job("auth.purge_login_throttle", purge_login_throttle, {"trigger": "interval", "minutes": 30}),
 )
 

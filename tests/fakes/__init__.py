@@ -1,0 +1,1 @@
+"""Fakes of outside services, reached only through their real network protocols."""

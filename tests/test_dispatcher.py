@@ -1,0 +1,348 @@
+"""The outbox and its dispatcher against a local server that speaks Twilio's REST API.
+
+Every message goes through the real ``twilio`` client; the fake only stands at the HTTP
+boundary. Each test runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from fakes.twilio_server import FakeTwilio
+from messaging.channels import ChannelSettings, build_channels
+from messaging.db import utcnow
+from messaging.dispatcher import Dispatcher, DispatchSettings
+from messaging.models import AddressStatus, Message, MessageAttempt, MessageStatus
+from messaging.outbox import Recipient, cancel, enqueue
+from messaging.policy import QuietHours
+from messaging.templates import Renderer, load_templates
+from portal.db import make_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+ANNA = Recipient(key="person:1", language="it", phone="+393331112222", email="anna@example.org", channels=("sms", "email"))
+QUIET = QuietHours.from_quiet("Europe/Rome", {"sms": "20:30-08:00", "whatsapp": "20:30-08:00"})
+RECEIPT = {"reference": "PU-7K4M-9Q2D", "helpline": "800 123 456", "link": "http://localhost/intake/resume"}
+MIDDAY = datetime.fromisoformat("2026-11-23T11:00:00+00:00")  # 12:00 in Rome
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the test's own database (migrated to head)."""
+    engine = make_engine(database_url)
+    yield sessionmaker(engine, expire_on_commit=False)
+    engine.dispose()
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    """The local Twilio-compatible server."""
+    with FakeTwilio() as fake:
+        yield fake
+
+
+@pytest.fixture
+def renderer() -> Renderer:
+    """The real template renderer with the real catalogs."""
+    return Renderer(load_templates(), ROOT / "translations", "Europe/Rome", "Comune di Prato")
+
+
+@pytest.fixture
+def make_dispatcher(sessions, twilio, renderer):  # type: ignore[no-untyped-def]
+    """Factory for dispatchers (one per simulated worker) sharing the fake Twilio."""
+    made: list[Dispatcher] = []
+
+    def _make(worker: str = "w1", clock: Clock | None = None, **settings) -> Dispatcher:  # type: ignore[no-untyped-def]
+        channels = build_channels(
+            ChannelSettings(
+                twilio_account_sid=twilio.account_sid,
+                twilio_auth_token=twilio.auth_token,
+                twilio_sms_from="+15005550006",
+                twilio_api_base_url=twilio.base_url,
+                timeout=5,
+            )
+        )
+        dispatcher = Dispatcher(
+            sessions,
+            channels,
+            renderer,
+            QUIET,
+            DispatchSettings(worker_id=worker, backoff_base=10, **settings),
+            status_callback=lambda message_id, channel: "http://localhost/messaging/twilio/status?m={}".format(message_id),
+            clock=clock or Clock(MIDDAY),
+        )
+        made.append(dispatcher)
+        return dispatcher
+
+    yield _make
+    for dispatcher in made:
+        dispatcher.close()
+
+
+def _enqueue(sessions, key: str, recipient: Recipient = ANNA, send_at: datetime = MIDDAY, **kwargs) -> int:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        message = enqueue(
+            session,
+            recipient,
+            "intake_receipt",
+            RECEIPT,
+            send_at,
+            idempotency_key=key,
+            **kwargs,
+        )
+        session.commit()
+        return message.id
+
+
+def _message(sessions, message_id: int) -> Message:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return session.get(Message, message_id)
+
+
+def test_due_messages_reach_twilio_exactly_once_with_a_status_callback_carrying_our_id(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """Three due SMS, two passes: three messages at the provider, never six."""
+    ids = [_enqueue(sessions, "receipt:{}".format(n)) for n in range(3)]
+    dispatcher = make_dispatcher()
+    report = dispatcher.drain()
+    assert report.sent == 3
+    assert dispatcher.drain().claimed == 0
+    assert len(twilio.messages) == 3
+    sent = twilio.messages[0]
+    assert sent["to"] == ANNA.phone and sent["from_"] == "+15005550006"
+    assert "PU-7K4M-9Q2D" in sent["body"]
+    callbacks = sorted(m["status_callback"] for m in twilio.messages)
+    assert callbacks == sorted("http://localhost/messaging/twilio/status?m={}".format(i) for i in ids)
+    stored = _message(sessions, ids[0])
+    assert stored.status == MessageStatus.SENT and stored.provider_id.startswith("SM")
+
+
+def test_the_same_idempotency_key_twice_is_one_message(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """A booking retried by a nervous double click does not double its confirmation."""
+    first = _enqueue(sessions, "confirmation:appointment:9")
+    second = _enqueue(sessions, "confirmation:appointment:9")
+    assert first == second
+    make_dispatcher().drain()
+    assert len(twilio.messages) == 1
+
+
+def test_a_message_not_yet_due_waits(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """Reminders sit in the outbox until their time."""
+    clock = Clock(MIDDAY)
+    _enqueue(sessions, "later", send_at=MIDDAY + timedelta(hours=2))
+    dispatcher = make_dispatcher(clock=clock)
+    assert dispatcher.drain().claimed == 0
+    clock.advance(hours=2)
+    assert dispatcher.drain().sent == 1
+
+
+def test_cancelling_a_subject_cancels_what_is_still_pending(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """An appointment cancelled: its reminders never go out."""
+    kept = _enqueue(sessions, "a", subject_key="appointment:1")
+    for n in range(2):
+        _enqueue(sessions, "r{}".format(n), subject_key="appointment:2", send_at=MIDDAY + timedelta(hours=n + 1))
+    with sessions() as session:
+        assert cancel(session, "appointment:2") == 2
+        session.commit()
+    clock = Clock(MIDDAY + timedelta(hours=3))
+    assert make_dispatcher(clock=clock).drain().sent == 1
+    assert _message(sessions, kept).status == MessageStatus.SENT
+    assert len(twilio.messages) == 1
+
+
+def test_nothing_is_written_when_the_callers_transaction_rolls_back(sessions) -> None:  # type: ignore[no-untyped-def]
+    """A booking that fails leaves no orphan reminder behind."""
+    with sessions() as session:
+        enqueue(session, ANNA, "intake_receipt", RECEIPT, MIDDAY, idempotency_key="rolled-back")
+        session.rollback()
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
+
+
+def test_a_transient_error_is_retried_with_back_off(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """HTTP 500 once: retried later, sent once, both attempts on record."""
+    message_id = _enqueue(sessions, "flaky")
+    twilio.fail_next(1, status=500)
+    clock = Clock(MIDDAY)
+    dispatcher = make_dispatcher(clock=clock)
+    assert dispatcher.drain().retried == 1
+    waiting = _message(sessions, message_id)
+    assert waiting.status == MessageStatus.PENDING and waiting.next_attempt_at > MIDDAY
+    clock.advance(minutes=5)
+    assert dispatcher.drain().sent == 1
+    with sessions() as session:
+        outcomes = [a.outcome for a in session.scalars(select(MessageAttempt).order_by(MessageAttempt.id))]
+    assert outcomes == ["transient", "sent"]
+    assert len(twilio.messages) == 1
+
+
+def test_rate_limited_requests_are_retried(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """429 / 20429 is transient."""
+    message_id = _enqueue(sessions, "busy")
+    twilio.fail_next(1, status=429)
+    clock = Clock(MIDDAY)
+    dispatcher = make_dispatcher(clock=clock)
+    dispatcher.drain()
+    assert _message(sessions, message_id).error_code == "20429"
+    clock.advance(minutes=5)
+    dispatcher.drain()
+    assert _message(sessions, message_id).status == MessageStatus.SENT
+
+
+def test_retries_stop_at_the_limit_and_the_message_fails(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """A provider down for good does not keep a message spinning forever."""
+    message_id = _enqueue(sessions, "doomed", recipient=Recipient(key="p", language="it", phone="+393330000009", channels=("sms",)))
+    twilio.fail_next(10, status=503)
+    clock = Clock(MIDDAY)
+    dispatcher = make_dispatcher(clock=clock, max_attempts=3)
+    for _ in range(4):
+        dispatcher.drain()
+        clock.advance(hours=2)
+    assert _message(sessions, message_id).status == MessageStatus.FAILED
+    assert len(twilio.messages) == 0
+
+
+def test_a_stop_reported_by_twilio_opts_the_number_out_and_falls_back_to_e_mail(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """21610 means never on SMS again for that number; the next channel takes the message."""
+    twilio.errors_for[ANNA.phone] = 21610
+    message_id = _enqueue(sessions, "fallback")
+    make_dispatcher().drain()
+    message = _message(sessions, message_id)
+    assert message.status == MessageStatus.SENT and message.channel == "email"
+    with sessions() as session:
+        status = session.scalars(select(AddressStatus)).one()
+    assert (status.channel, status.address, status.status, status.reason) == ("sms", ANNA.phone, "opted_out", "21610")
+    _enqueue(sessions, "after-optout")
+    twilio.errors_for.clear()
+    make_dispatcher().drain()
+    assert twilio.messages == []  # the opted-out number is not tried again
+
+
+@pytest.mark.parametrize("code", [21211, 21614, 30006])
+def test_permanent_errors_fail_at_once_without_retry(sessions, twilio, make_dispatcher, code: int) -> None:  # type: ignore[no-untyped-def]
+    """An invalid or landline number is not retried."""
+    only_sms = Recipient(key="p", language="it", phone="+393330000001", channels=("sms",))
+    twilio.errors_for[only_sms.phone] = code
+    message_id = _enqueue(sessions, "bad-{}".format(code), recipient=only_sms)
+    make_dispatcher().drain()
+    message = _message(sessions, message_id)
+    assert message.status == MessageStatus.FAILED and message.error_code == str(code)
+    assert twilio.requests_count == 1
+
+
+def test_a_lease_that_ran_out_is_claimed_again_and_sent_once(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """A worker that claimed and died: after its lease another worker sends the message."""
+    message_id = _enqueue(sessions, "orphan")
+    clock = Clock(MIDDAY)
+    dead = make_dispatcher("dead", clock=clock)
+    assert dead.claim() == [message_id]
+    alive = make_dispatcher("alive", clock=clock)
+    assert alive.claim() == []  # still leased
+    clock.advance(minutes=3)
+    assert alive.drain().sent == 1
+    message = _message(sessions, message_id)
+    assert message.status == MessageStatus.SENT and len(twilio.messages) == 1
+
+
+def test_before_sending_again_the_provider_is_asked_whether_it_already_took_the_message(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """Twilio accepted it but the answer was lost: the retry finds it there and sends nothing."""
+    message_id = _enqueue(sessions, "lost-answer")
+    twilio.crash_after_accepting_next(1)
+    clock = Clock(utcnow())
+    dispatcher = make_dispatcher(clock=clock)
+    with sessions() as session:
+        session.get(Message, message_id).next_attempt_at = clock.now
+        session.commit()
+    assert dispatcher.drain().retried == 1
+    doubtful = _message(sessions, message_id)
+    assert doubtful.in_doubt and doubtful.status == MessageStatus.PENDING
+    clock.advance(minutes=10)
+    dispatcher.drain()
+    message = _message(sessions, message_id)
+    assert message.status == MessageStatus.SENT
+    assert message.provider_id == twilio.messages[0]["sid"]
+    assert len(twilio.messages) == 1
+    with sessions() as session:
+        assert [a.outcome for a in session.scalars(select(MessageAttempt))] == ["unknown", "recovered"]
+
+
+def test_a_message_due_in_quiet_hours_waits_for_the_morning(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """No SMS at 23:00 Rome time: it moves to 08:00 and goes then."""
+    night = datetime.fromisoformat("2026-11-23T22:00:00+00:00")  # 23:00 in Rome
+    message_id = _enqueue(sessions, "night", send_at=night)
+    clock = Clock(night)
+    dispatcher = make_dispatcher(clock=clock)
+    assert dispatcher.drain().deferred == 1
+    assert _message(sessions, message_id).next_attempt_at == datetime.fromisoformat("2026-11-24T07:00:00+00:00")
+    clock.now = datetime.fromisoformat("2026-11-24T07:00:00+00:00")
+    assert dispatcher.drain().sent == 1
+
+
+def test_a_reminder_that_would_arrive_after_the_appointment_began_is_not_sent(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """A worker that was down all morning does not remind people of a meeting already started."""
+    message_id = _enqueue(sessions, "stale", not_after=MIDDAY - timedelta(minutes=5))
+    make_dispatcher().drain()
+    assert _message(sessions, message_id).status == MessageStatus.EXPIRED
+    assert twilio.messages == []
+
+
+CLAIMER = """
+import json, sys
+from datetime import timedelta
+from sqlalchemy.orm import sessionmaker
+from portal.db import make_engine
+from messaging.dispatcher import Dispatcher, DispatchSettings
+from messaging.policy import QuietHours
+engine = make_engine(sys.argv[1])
+d = Dispatcher(sessionmaker(engine, expire_on_commit=False), {}, None, QuietHours.from_quiet("Europe/Rome", {}),
+               DispatchSettings(worker_id=sys.argv[2], lease=timedelta(hours=1)))
+claimed = []
+while True:
+    batch = d.claim(limit=7)
+    if not batch:
+        break
+    claimed += batch
+d.close()
+print(json.dumps(claimed))
+"""
+
+
+def test_two_processes_claiming_at_once_never_take_the_same_message(sessions, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Claims are made in the database: two workers split the outbox without overlap."""
+    with sessions() as session:
+        for n in range(300):
+            enqueue(session, ANNA, "intake_receipt", RECEIPT, utcnow() - timedelta(minutes=1), "bulk:{}".format(n))
+        session.commit()
+    env = dict(os.environ)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIMER, database_url, "worker-{}".format(n)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        )
+        for n in range(2)
+    ]
+    results = [json.loads(worker.communicate(timeout=120)[0]) for worker in workers]
+    assert all(worker.returncode == 0 for worker in workers)
+    first, second = (set(r) for r in results)
+    assert first.isdisjoint(second)
+    assert len(first | second) == 300
