@@ -99,8 +99,13 @@ def run(app: Flask) -> None:
         log.info("signal %s: stopping after running jobs finish", signum)
         while not scheduler.running and not main_done.wait(0.05):
             pass  # signalled during start-up: wait until there is something to stop
+        dispatcher = app.extensions.get("messaging.dispatcher")
+        if dispatcher is not None:
+            dispatcher.stopping.set()  # finish the sends in flight, hand back the rest
         if scheduler.running:
             scheduler.shutdown(wait=True)
+        if dispatcher is not None:
+            dispatcher.close()
 
     def _started(_event: object) -> None:
         log.info("worker started with jobs: %s", ", ".join(job.id for job in JOBS))

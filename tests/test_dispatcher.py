@@ -80,6 +80,7 @@ def make_dispatcher(sessions, twilio, renderer):  # type: ignore[no-untyped-def]
                 twilio_account_sid=twilio.account_sid,
                 twilio_auth_token=twilio.auth_token,
                 twilio_sms_from="+15005550006",
+                twilio_whatsapp_from="+15005550007",
                 twilio_api_base_url=twilio.base_url,
                 timeout=5,
             )
@@ -346,3 +347,42 @@ def test_two_processes_claiming_at_once_never_take_the_same_message(sessions, da
     first, second = (set(r) for r in results)
     assert first.isdisjoint(second)
     assert len(first | second) == 300
+
+
+def test_whatsapp_free_text_only_inside_the_24_hour_window_else_a_template_or_the_next_channel(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """Messages we start on WhatsApp need an approved template; free text only after the person wrote."""
+    from messaging.inbound import receive
+
+    clock = Clock(utcnow())
+    prefers_whatsapp = Recipient(key="p", language="it", phone="+393334445555", channels=("whatsapp", "sms"))
+    _enqueue(sessions, "no-window", recipient=prefers_whatsapp, send_at=clock.now)
+    make_dispatcher(clock=clock).drain()
+    assert twilio.messages[-1]["to"] == "+393334445555"  # no template, no window: SMS
+
+    _enqueue(sessions, "with-template", recipient=prefers_whatsapp, send_at=clock.now)
+    make_dispatcher(clock=clock, whatsapp_templates={("intake_receipt", "it"): "HX" + "1" * 32}).drain()
+    template = twilio.messages[-1]
+    assert template["to"] == "whatsapp:+393334445555" and template["content_sid"] == "HX" + "1" * 32
+    assert "PU-7K4M-9Q2D" in json.loads(template["content_variables"]).values()
+
+    with sessions() as session:
+        receive(session, "SMwa1", "whatsapp", "+393334445555", "+15005550007", "Ciao", clock.now - timedelta(hours=2))
+        session.commit()
+    _enqueue(sessions, "in-window", recipient=prefers_whatsapp, send_at=clock.now)
+    make_dispatcher(clock=clock).drain()
+    free_text = twilio.messages[-1]
+    assert free_text["to"] == "whatsapp:+393334445555" and free_text["content_sid"] is None
+    assert "PU-7K4M-9Q2D" in free_text["body"]
+
+
+def test_a_stopping_worker_hands_back_what_it_claimed_but_did_not_send(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM mid-pass: nothing stays claimed until a lease runs out."""
+    ids = [_enqueue(sessions, "stop:{}".format(n)) for n in range(3)]
+    dispatcher = make_dispatcher()
+    assert sorted(dispatcher.claim()) == sorted(ids)
+    dispatcher.stopping.set()
+    assert [dispatcher.process(message_id) for message_id in ids] == ["released"] * 3
+    with sessions() as session:
+        rows = session.scalars(select(Message)).all()
+    assert {(m.status, m.claimed_by) for m in rows} == {(MessageStatus.PENDING, None)}
+    assert twilio.messages == []

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from portal.config import LANGUAGES
@@ -21,10 +22,11 @@ SAME_AS_ENGLISH = {"Porta Unica", "E-mail", "WhatsApp", "SMS"}
 
 def _source_msgids() -> set[str]:
     """Every msgid the code and templates use, extracted afresh (no stale .pot trusted)."""
-    method_map = [("portal/**.py", "python"), ("messaging/**.py", "python"), ("portal/**/templates/**.html", "jinja2")]
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as handle:
+        method_map, options_map = parse_mapping_cfg(handle)  # the same map `make` extracts with
     found: set[str] = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map=method_map, keywords=KEYWORDS
+        str(ROOT), method_map=method_map, options_map=options_map, keywords=KEYWORDS
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found
