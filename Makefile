@@ -34,8 +34,7 @@ translations-extract: | $(BIN)/python
 
 ## Merge the template into every catalog; new entries need translating before tests pass.
 translations-update: translations-extract
-	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages --no-location \
-	  --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching
 
 ## Start a catalog for a new language: make translations-init LANG=xx
 translations-init: translations-extract

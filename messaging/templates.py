@@ -288,15 +288,22 @@ class Renderer:
         self.default_language = default_language
         self._catalogs: dict[str, NullTranslations] = {}
         self._lock = threading.Lock()
+        #: Languages with a catalog directory, found once (the msgids' English needs none).
+        self.languages: frozenset[str] = frozenset(
+            {SOURCE_LANGUAGE}
+            | (
+                {entry.name for entry in self.translations_dir.iterdir() if (entry / "LC_MESSAGES").is_dir()}
+                if self.translations_dir.is_dir()
+                else set()
+            )
+        )
 
     # languages
 
     def language_for(self, language: str | None) -> str:
         """The catalog code to use: ``zh-Hans``/``zh_CN`` give ``zh``; unknown gives Italian."""
         code = (language or "").replace("-", "_").split("_")[0].lower()
-        if code == SOURCE_LANGUAGE or self._catalog_dir(code).is_dir():
-            return code
-        return self.default_language
+        return code if code in self.languages else self.default_language
 
     def _catalog_dir(self, code: str) -> Path:
         return self.translations_dir / code / "LC_MESSAGES"
@@ -324,8 +331,10 @@ class Renderer:
             raise TemplateError(
                 "no compiled catalog for {!r} in {} (run `make translations`)".format(code, self.translations_dir)
             )
-        # Give the directory's own name, not the Babel locale: gettext would look for
-        # zh_Hans/, zh_Hans.UTF-8/... and then zh/ anyway, but only after normalising.
+        # Translations.load hands the names to gettext.find, which looks for
+        # <dir>/<name>/LC_MESSAGES/messages.mo for each expansion of the name ("zh_Hans"
+        # tries zh_Hans/ then zh/; "zh" tries zh_CN.eucCN/, zh_CN/, zh.eucCN/, zh/). Passing
+        # the directory's own code finds translations/zh/ without relying on that.
         loaded = Translations.load(str(self.translations_dir), [code], "messages")
         if not isinstance(loaded, Translations):  # pragma: no cover - the file exists
             raise TemplateError("could not load the {!r} catalog".format(code))

@@ -80,6 +80,7 @@ def test_repeated_failures_slow_down_then_lock_out_even_the_right_password(sessi
 def test_the_sign_in_page_tells_a_locked_out_person_how_long_to_wait(client: FlaskClient, create_staff, app) -> None:  # type: ignore[no-untyped-def]
     """429 with the wait in words, in the page's language."""
     create_staff(email="op@example.org")
+    app.config["PORTA"] = app.config["PORTA"].replace(login_lockout_failures=3)  # locked for minutes, not seconds
     client.get("/?lang=en")
     for _ in range(3):
         sign_in(client, "op@example.org", "wrong")
