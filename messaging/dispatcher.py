@@ -152,13 +152,18 @@ class Dispatcher:
         now = self.clock()
         limit = limit or self.settings.batch_size
         with self.sessions() as session:
-            candidates = select(Message.id).where(_due(now)).order_by(Message.next_attempt_at).limit(limit)
+            candidates = select(Message.id).where(_due(now)).order_by(Message.next_attempt_at, Message.id).limit(limit)
+            claim = update(Message)
             if session.get_bind().dialect.name == "postgresql":
-                candidates = candidates.with_for_update(skip_locked=True)
+                # Materialised, so the candidate query runs exactly once: as a plain
+                # IN (subquery) the planner may re-run it per row and claim far more
+                # than ``limit`` (each run skipping the rows the last one locked).
+                chosen = candidates.with_for_update(skip_locked=True).cte("candidates").prefix_with("MATERIALIZED")
+                claim = claim.where(Message.id == chosen.c.id, _due(now))
+            else:
+                claim = claim.where(Message.id.in_(candidates.scalar_subquery()), _due(now))
             claimed = session.scalars(
-                update(Message)
-                .where(Message.id.in_(candidates.scalar_subquery()), _due(now))
-                .values(
+                claim.values(
                     # evaluated on the old row: a lease that ran out may have sent already
                     in_doubt=case((Message.status == MessageStatus.SENDING.value, True), else_=Message.in_doubt),
                     status=MessageStatus.SENDING.value,

@@ -386,3 +386,16 @@ def test_a_stopping_worker_hands_back_what_it_claimed_but_did_not_send(sessions,
         rows = session.scalars(select(Message)).all()
     assert {(m.status, m.claimed_by) for m in rows} == {(MessageStatus.PENDING, None)}
     assert twilio.messages == []
+
+
+def test_one_claim_never_takes_more_than_its_batch_from_a_large_fresh_backlog(sessions, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """3,000 messages due at the same instant, no table statistics yet: a claim takes 200."""
+    with sessions() as session:
+        for n in range(3000):
+            enqueue(session, ANNA, "intake_receipt", RECEIPT, MIDDAY - timedelta(minutes=1), "backlog:{}".format(n))
+        session.commit()
+    dispatcher = make_dispatcher()
+    assert len(dispatcher.claim(limit=200)) == 200
+    with sessions() as session:
+        claimed = session.scalar(select(func.count()).select_from(Message).where(Message.status == MessageStatus.SENDING.value))
+    assert claimed == 200
