@@ -15,7 +15,7 @@ import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Callable, Protocol
 
@@ -84,6 +84,15 @@ class DispatchReport:
             self.deferred += 1
         elif outcome == "released":
             self.released += 1
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The channel a message goes out on, to which address, and as which WhatsApp template."""
+
+    channel: str
+    address: str
+    content_sid: str | None = None
 
 
 class RateLimiter:
@@ -191,8 +200,8 @@ class Dispatcher:
         total = DispatchReport()
         for _ in range(max_passes):
             report = self.run_once()
-            for name in ("claimed", "sent", "retried", "failed", "deferred", "released"):
-                setattr(total, name, getattr(total, name) + getattr(report, name))
+            for counter in fields(DispatchReport):
+                setattr(total, counter.name, getattr(total, counter.name) + getattr(report, counter.name))
             if report.claimed == 0 or self.stopping.is_set():
                 break
         return total
@@ -247,7 +256,7 @@ class Dispatcher:
             choice = self._choose_channel(session, message, now)
             if choice is None:
                 return self._finish(session, message, MessageStatus.FAILED, "no-channel")
-            channel_name, address = choice
+            channel_name = choice.channel
             when = self.quiet_hours.plan(channel_name, now, now, message.not_after, message.safe_hours)
             if when is None:
                 return self._finish(session, message, MessageStatus.EXPIRED, "quiet-hours")
@@ -255,7 +264,7 @@ class Dispatcher:
                 self._defer(session, message, when)
                 return "deferred"
             try:
-                outgoing = self._outgoing(message, channel_name, address, session, now)
+                outgoing = self._outgoing(message, choice)
             except Exception:  # a template that cannot be rendered will not render next time either
                 log.exception("message %s (%s) could not be rendered", message.id, message.kind)
                 return self._finish(session, message, MessageStatus.FAILED, "render-error")
@@ -270,8 +279,13 @@ class Dispatcher:
             result = channel.send(outgoing)
             return self._record(session, message, channel_name, started, result)
 
-    def _choose_channel(self, session: Session, message: Message, now: datetime) -> tuple[str, str] | None:
-        """The first channel in the person's order that is usable for this message."""
+    def _choose_channel(self, session: Session, message: Message, now: datetime) -> Choice | None:
+        """The first channel in the person's order that is usable for this message.
+
+        WhatsApp is usable with free text inside the 24-hour window after the person
+        last wrote to us, otherwise only with an approved template for the kind and
+        language; without either it is skipped for the next channel.
+        """
         addresses = {
             "sms": message.phone,
             "whatsapp": message.phone,
@@ -285,9 +299,13 @@ class Dispatcher:
                 continue
             if name != "webhook" and self._address_blocked(session, name, address):
                 continue
-            if name == "whatsapp" and not self._whatsapp_possible(session, message, address, now):
-                continue
-            return name, address
+            if name != "whatsapp":
+                return Choice(name, address)
+            if self._whatsapp_window_open(session, address, now):
+                return Choice(name, address)
+            template = self.settings.whatsapp_templates.get((message.kind, message.language))
+            if template:
+                return Choice(name, address, content_sid=template)
         return None
 
     def _address_blocked(self, session: Session, channel: str, address: str) -> bool:
@@ -307,20 +325,13 @@ class Dispatcher:
         )
         return last is not None and now - last < WHATSAPP_WINDOW
 
-    def _whatsapp_possible(self, session: Session, message: Message, address: str, now: datetime) -> bool:
-        return (message.kind, message.language) in self.settings.whatsapp_templates or self._whatsapp_window_open(
-            session, address, now
-        )
-
-    def _outgoing(self, message: Message, channel: str, address: str, session: Session, now: datetime) -> Outgoing:
+    def _outgoing(self, message: Message, choice: Choice) -> Outgoing:
+        channel, content_sid = choice.channel, choice.content_sid
         rendered = self.renderer.render(message.kind, message.language, message.context, channel)
-        content_sid = None
-        if channel == "whatsapp" and not self._whatsapp_window_open(session, address, now):
-            content_sid = self.settings.whatsapp_templates.get((message.kind, message.language))
         return Outgoing(
             message_id=message.id,
             channel=channel,
-            to=address,
+            to=choice.address,
             body=rendered.body,
             subject=rendered.subject,
             html=rendered.html,

@@ -63,6 +63,7 @@ def enqueue(
         raise ValueError("channels must be a non-empty list among {}".format(", ".join(CHANNELS)))
     if send_at.tzinfo is None:
         raise ValueError("send_at must be timezone-aware")
+    now = utcnow()
     values = {
         "idempotency_key": idempotency_key,
         "subject_key": subject_key,
@@ -83,8 +84,8 @@ def enqueue(
         "attempts": 0,
         "delivery_retried": False,
         "in_doubt": False,
-        "created_at": utcnow(),
-        "updated_at": utcnow(),
+        "created_at": now,
+        "updated_at": now,
     }
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(insert(Message).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"]))

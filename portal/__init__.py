@@ -68,9 +68,9 @@ def _mount_messaging(app: Flask, config: Config) -> None:
     from portal.auth.access import public
     from portal.db import get_session
     from portal.extensions import csrf
-    from portal.messages.services import renderer
+    from portal.messages import services as messages
 
-    renderer(config)  # validates every message template now: a broken file stops start-up
+    messages.init_app(app)  # validates templates and settings now: a mistake stops start-up
     app.extensions["messaging.webhooks"] = WebhookSettings(
         auth_token=config.twilio_auth_token, public_base_url=config.public_base_url, session=get_session
     )

@@ -15,7 +15,7 @@ from portal import schema
 from portal.auth import services as auth_services
 from portal.auth.models import Role
 from portal.config import LANGUAGES
-from portal.db import get_session
+from portal.db import get_engine, get_session
 
 db_cli = AppGroup("db", help="Apply or undo database migrations.")
 staff_cli = AppGroup("staff", help="Manage staff accounts.")
@@ -31,7 +31,7 @@ def _url() -> str:
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     schema.upgrade(_url(), revision)
-    click.echo("Database at revision {}.".format(", ".join(sorted(schema.current_revisions(_engine()))) or "base"))
+    click.echo("Database at revision {}.".format(", ".join(sorted(schema.current_revisions(get_engine()))) or "base"))
 
 
 @db_cli.command("downgrade")
@@ -39,13 +39,13 @@ def db_upgrade(revision: str) -> None:
 def db_downgrade(revision: str) -> None:
     """Undo migrations down to REVISION (default: one step; 'base' empties the database)."""
     schema.downgrade(_url(), revision)
-    click.echo("Database at revision {}.".format(", ".join(sorted(schema.current_revisions(_engine()))) or "base"))
+    click.echo("Database at revision {}.".format(", ".join(sorted(schema.current_revisions(get_engine()))) or "base"))
 
 
 @db_cli.command("current")
 def db_current() -> None:
     """Show the database's revision and whether it is up to date."""
-    current = schema.current_revisions(_engine())
+    current = schema.current_revisions(get_engine())
     heads = schema.head_revisions()
     click.echo("current: {}".format(", ".join(sorted(current)) or "base"))
     click.echo("head:    {}".format(", ".join(sorted(heads))))
@@ -60,12 +60,6 @@ def db_current() -> None:
 def db_revision(message: str, autogenerate: bool) -> None:
     """Write a new migration file under migrations/versions."""
     schema.revision(_url(), message, autogenerate)
-
-
-def _engine():  # type: ignore[no-untyped-def]
-    from portal.db import get_engine
-
-    return get_engine()
 
 
 @staff_cli.command("create")
@@ -149,7 +143,7 @@ def worker() -> None:
     """Run the scheduler: the only process in which periodic jobs run."""
     from portal import worker as worker_module
 
-    if not schema.is_up_to_date(_engine()):
+    if not schema.is_up_to_date(get_engine()):
         raise click.ClickException("The database is behind the code: run '{}'.".format(schema.UPGRADE_COMMAND))
     worker_module.run(current_app._get_current_object())  # type: ignore[attr-defined]
 

@@ -27,7 +27,12 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the settings each backend needs to behave like the other."""
+    """An engine with the settings each backend needs to behave like the other.
+
+    ``hide_parameters`` keeps the values of a failed statement (names, phone numbers)
+    out of exception messages, and so out of every log line that reports an error.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 

@@ -22,7 +22,5 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
-        if isinstance(error, HTTPException):
-            return _http(error)
         app.logger.exception("unhandled error")
         return render_template("errors/http.html", code=InternalServerError.code), 500

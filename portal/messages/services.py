@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import fields
 from datetime import datetime
 
 from flask import Flask
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from messaging.channels import ChannelSettings, build_channels
 from messaging.dispatcher import Dispatcher, DispatchReport, DispatchSettings
-from messaging.policy import QuietHours
+from messaging.policy import QuietHours, ReminderPolicy
 from messaging.templates import Renderer, load_templates
 from portal.config import Config
 from portal.db import get_engine
@@ -33,19 +34,9 @@ def parse_rates(text: str) -> dict[str, float]:
 
 
 def channel_settings(config: Config) -> ChannelSettings:
-    """Provider settings from the configuration; absent ones leave the console in place."""
-    return ChannelSettings(
-        twilio_account_sid=config.twilio_account_sid,
-        twilio_auth_token=config.twilio_auth_token,
-        twilio_sms_from=config.twilio_sms_from,
-        twilio_messaging_service_sid=config.twilio_messaging_service_sid,
-        twilio_whatsapp_from=config.twilio_whatsapp_from,
-        twilio_api_base_url=config.twilio_api_base_url,
-        smtp_url=config.smtp_url,
-        mail_from=config.mail_from,
-        webhook_secret=config.webhook_secret,
-        console_shows_bodies=not config.production,
-    )
+    """Provider settings from the configuration (same names); absent ones leave the console in place."""
+    shared = {f.name: getattr(config, f.name) for f in fields(ChannelSettings) if hasattr(config, f.name)}
+    return ChannelSettings(**shared, console_shows_bodies=not config.production)
 
 
 def quiet_hours(config: Config) -> QuietHours:
@@ -57,6 +48,19 @@ def quiet_hours(config: Config) -> QuietHours:
 def renderer(config: Config) -> Renderer:
     """The template renderer; loading validates every template (a start-up error if broken)."""
     return Renderer(load_templates(), TRANSLATIONS_DIR, config.timezone, config.message_sender)
+
+
+def init_app(app: Flask) -> None:
+    """Check every messaging setting and template at start-up, once.
+
+    A typo in QUIET_HOURS_SMS or a broken template should stop the app where it is
+    deployed, not surface minutes later inside the worker's first dispatch.
+    """
+    config: Config = app.config["PORTA"]
+    app.extensions["messaging.renderer"] = renderer(config)
+    quiet_hours(config)
+    parse_rates(config.dispatch_rates)
+    ReminderPolicy.parse_offsets(config.reminder_offsets)
 
 
 def status_callback_url(config: Config):  # type: ignore[no-untyped-def]
@@ -74,7 +78,7 @@ def build_dispatcher(app: Flask, worker_id: str | None = None) -> Dispatcher:
     return Dispatcher(
         sessionmaker(get_engine(app), expire_on_commit=False),
         build_channels(channel_settings(config)),
-        renderer(config),
+        app.extensions.get("messaging.renderer") or renderer(config),
         quiet_hours(config),
         DispatchSettings(
             worker_id=worker_id or "{}:{}".format(socket.gethostname(), os.getpid()),
