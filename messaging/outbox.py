@@ -1,7 +1,7 @@
 """Putting messages in the outbox, and taking them out again.
 
-Both functions work inside the caller's transaction and never commit: a booking and its
-reminders are written together or not at all.
+Every function works inside the caller's transaction and never commits: a booking and
+its reminders are written together or not at all.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -116,3 +116,45 @@ def cancel(session: Session, subject_key: str, source: str = "portal") -> int:
     )
     session.flush()
     return len(ids)
+
+
+def needs_attention(now: datetime):  # type: ignore[no-untyped-def]
+    """Messages a person should look at: failed, or stuck (in doubt, or held by a worker
+    whose lease ran out and that no other worker has taken over)."""
+    return or_(
+        Message.status == MessageStatus.FAILED.value,
+        and_(Message.status == MessageStatus.PENDING.value, Message.in_doubt.is_(True)),
+        and_(Message.status == MessageStatus.SENDING.value, Message.claimed_until < now),
+    )
+
+
+def retry(session: Session, message_id: int, now: datetime, actor: str) -> bool:
+    """Put a failed or stuck message back in the queue, due now; False if it is neither.
+
+    Attempts are kept. Channels excluded by permanent errors are tried again (whatever
+    was wrong may have been fixed), while addresses known to be opted out or invalid stay
+    blocked. A message that may already be at the provider stays *in doubt*, so the
+    dispatcher asks the provider before sending it again. ``actor`` names who asked
+    ("staff:7"), opaque to messaging, and is recorded as the event's source.
+    """
+    retried = session.scalar(
+        update(Message)
+        .where(Message.id == message_id, needs_attention(now))
+        .values(
+            # evaluated on the old row: a worker whose lease ran out may have sent it
+            in_doubt=case((Message.status == MessageStatus.SENDING.value, True), else_=Message.in_doubt),
+            status=MessageStatus.PENDING.value,
+            next_attempt_at=now,
+            claimed_by=None,
+            claimed_until=None,
+            excluded_channels=[],
+            updated_at=now,
+        )
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    )
+    if retried is None:
+        return False
+    session.add(MessageEvent(message_id=message_id, at=now, status="requeued", source=actor[:20]))
+    session.flush()
+    return True

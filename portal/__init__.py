@@ -27,11 +27,12 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.update(config.flask_settings())
 
     from portal import db, errors, i18n, security
-    from portal.extensions import csrf, login_manager
+    from portal.extensions import csrf, limiter, login_manager
 
     db.init_app(app, config.database_url)
     i18n.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
@@ -42,13 +43,27 @@ def create_app(config: Config | None = None) -> Flask:
 
     security.init_app(app)
     errors.init_app(app)
+    from portal.intake import questionnaire
+
+    questionnaire.init_app(app)  # a broken questionnaire file stops start-up here
+    from portal.intake import triage
+
+    triage.init_app(app)  # so do triage rules that are broken or name unknown questions
 
     from portal.auth.views import bp as auth_bp
+    from portal.console.views import bp as console_bp
     from portal.core.views import bp as core_bp
+    from portal.messages.views import bp as messages_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(messages_bp)
+    app.register_blueprint(console_bp)
     _mount_messaging(app, config)
+    from portal.api.views import bp as api_bp
+
+    csrf.exempt(api_bp)  # token auth on every request, no cookies: nothing to forge
+    app.register_blueprint(api_bp)
 
     from portal import cli
 

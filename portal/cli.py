@@ -12,14 +12,16 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from portal import schema
+from portal.api.models import SCOPES as API_SCOPES
 from portal.auth import services as auth_services
 from portal.auth.models import Role
 from portal.config import LANGUAGES
-from portal.db import get_engine, get_session
+from portal.db import get_engine, get_session, utcnow
 
 db_cli = AppGroup("db", help="Apply or undo database migrations.")
 staff_cli = AppGroup("staff", help="Manage staff accounts.")
 messaging_cli = AppGroup("messaging", help="The outbox: send what is due.")
+api_token_cli = AppGroup("api-token", help="Tokens other systems use to call the REST API.")
 
 
 def _url() -> str:
@@ -109,6 +111,59 @@ def staff_unlock(email: str) -> None:
     click.echo("Unlocked." if cleared else "That account was not locked.")
 
 
+@api_token_cli.command("create")
+@click.option("--name", required=True, help="Who holds the token (one active token per name).")
+@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(API_SCOPES), help="Repeat for several.")
+def api_token_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Create a token; it is printed once, alone on the last line, and never again."""
+    from portal.api import services as api_services
+
+    session = get_session()
+    try:
+        token, plaintext = api_services.create_token(session, name, scopes, utcnow())
+    except api_services.ApiTokenError as exc:
+        session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    session.commit()
+    click.echo("API token {!r} created with scopes: {}.".format(token.name, ", ".join(token.scopes)))
+    click.echo("Store it now: it cannot be shown again.")
+    click.echo(plaintext)
+
+
+@api_token_cli.command("list")
+def api_token_list() -> None:
+    """List tokens by name and prefix (never the tokens themselves)."""
+    from portal.api import services as api_services
+
+    tokens = api_services.list_tokens(get_session())
+    if not tokens:
+        click.echo("No API tokens.")
+    for token in tokens:
+        click.echo(
+            "{}  {}…  {}  created {}  last used {}{}".format(
+                token.name,
+                token.prefix,
+                ",".join(token.scopes),
+                token.created_at.strftime("%Y-%m-%d %H:%M"),
+                token.last_used_at.strftime("%Y-%m-%d %H:%M") if token.last_used_at else "never",
+                "  REVOKED {}".format(token.revoked_at.strftime("%Y-%m-%d %H:%M")) if token.revoked_at else "",
+            )
+        )
+
+
+@api_token_cli.command("revoke")
+@click.option("--name", required=True, help="The name the token was created with.")
+def api_token_revoke(name: str) -> None:
+    """Revoke the active token with this name: it stops working at once."""
+    from portal.api import services as api_services
+
+    session = get_session()
+    if not api_services.revoke_by_name(session, name, utcnow()):
+        raise click.ClickException("No active API token named {!r}.".format(name))
+    session.commit()
+    click.echo("API token {!r} revoked.".format(name))
+
+
 @click.command("seed-demo")
 @with_appcontext
 @click.option("--if-empty", is_flag=True, help="Only when the database has no office yet (first run).")
@@ -175,5 +230,5 @@ def messaging_dispatch(once: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Register every command on the app."""
-    for command in (db_cli, staff_cli, messaging_cli, seed_demo, demo_info, worker):
+    for command in (db_cli, staff_cli, messaging_cli, api_token_cli, seed_demo, demo_info, worker):
         app.cli.add_command(command)

@@ -61,9 +61,23 @@ class Config:
     #: Messages per second per channel ("sms=10,whatsapp=10,email=5"); absent = no limit.
     dispatch_rates: str = "sms=10,whatsapp=10,email=5"
     dispatch_max_attempts: int = 6
+    #: YAML file naming the approved WhatsApp Content SID per message kind and language;
+    #: relative to the instance folder; "" = none (WhatsApp only inside the 24-hour window).
+    whatsapp_templates_file: str = ""
     #: Failed logins before an account is locked, and for how long.
     login_lockout_failures: int = 10
     login_lockout_minutes: int = 15
+    #: Days an untouched intake draft is kept before it is deleted.
+    intake_draft_days: int = 30
+    #: The version of the privacy notice people acknowledge when they submit an intake.
+    privacy_notice_version: str = "2026-11"
+    #: How long a one-time PIN for resuming a draft stays valid.
+    resume_pin_minutes: int = 15
+    #: Where request counts for rate limits are kept: "memory://" (one process) or a
+    #: shared store such as "redis://host:6379" when several web processes run.
+    ratelimit_storage_uri: str = "memory://"
+    #: False turns every rate limit off (never in production).
+    ratelimit_enabled: bool = True
     #: Reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
     proxy_count: int = 0
     instance_path: str = ""
@@ -123,8 +137,14 @@ class Config:
             dispatch_batch_size=_int(environ, "DISPATCH_BATCH_SIZE", 100),
             dispatch_rates=environ.get("DISPATCH_RATES", "sms=10,whatsapp=10,email=5"),
             dispatch_max_attempts=_int(environ, "DISPATCH_MAX_ATTEMPTS", 6),
+            whatsapp_templates_file=environ.get("WHATSAPP_TEMPLATES_FILE", ""),
             login_lockout_failures=_int(environ, "LOGIN_LOCKOUT_FAILURES", 10),
             login_lockout_minutes=_int(environ, "LOGIN_LOCKOUT_MINUTES", 15),
+            intake_draft_days=_int(environ, "INTAKE_DRAFT_DAYS", 30),
+            privacy_notice_version=environ.get("PRIVACY_NOTICE_VERSION", "2026-11"),
+            resume_pin_minutes=_int(environ, "RESUME_PIN_MINUTES", 15),
+            ratelimit_storage_uri=environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+            ratelimit_enabled=environ.get("RATELIMIT_ENABLED", "true").strip().lower() not in {"0", "false", "no"},
             proxy_count=_int(environ, "PROXY_COUNT", 0),
             instance_path=str(instance),
         )
@@ -144,6 +164,9 @@ class Config:
             "BABEL_DEFAULT_LOCALE": DEFAULT_LANGUAGE,
             "BABEL_DEFAULT_TIMEZONE": self.timezone,
             "MAX_CONTENT_LENGTH": 1024 * 1024,
+            "RATELIMIT_STORAGE_URI": self.ratelimit_storage_uri,
+            "RATELIMIT_ENABLED": self.ratelimit_enabled or self.production,
+            "RATELIMIT_HEADERS_ENABLED": True,
         }
 
     def replace(self, **changes: object) -> "Config":

@@ -2,3 +2,6 @@
 
 from portal.agency import models as agency_models  # noqa: F401
 from portal.auth import models as auth_models  # noqa: F401
+from portal.people import models as people_models  # noqa: F401
+from portal.intake import models as intake_models  # noqa: F401
+from portal.api import models as api_models  # noqa: F401

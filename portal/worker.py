@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from portal.auth.services import purge_login_throttle
 from portal.db import get_session, utcnow
+from portal.intake.services import purge_expired as purge_expired_intakes
 from portal.messages.services import dispatch_job
 
 log = logging.getLogger("portal.worker")
@@ -40,6 +41,7 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job("messaging.dispatch", dispatch_job, {"trigger": "interval", "seconds": 5}),
     Job("auth.purge_login_throttle", purge_login_throttle, {"trigger": "interval", "minutes": 30}),
+    Job("intake.purge_expired_drafts", purge_expired_intakes, {"trigger": "interval", "hours": 1}),
 )
 
 

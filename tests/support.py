@@ -36,6 +36,10 @@ def make_config(database_url: str, instance_path: Path, **overrides: Any) -> Con
         "public_base_url": "http://localhost",
         "instance_path": str(instance_path),
         "helpline_number": "800 123 456",
+        # Tests must not depend on the hour they run at: quiet hours are tested on purpose,
+        # with a fixed clock, where they matter (test_dispatcher, test_messaging_policy).
+        "quiet_hours_sms": "",
+        "quiet_hours_whatsapp": "",
     }
     values.update(overrides)
     return Config(**values)
