@@ -53,10 +53,12 @@ def create_app(config: Config | None = None) -> Flask:
     from portal.auth.views import bp as auth_bp
     from portal.console.views import bp as console_bp
     from portal.core.views import bp as core_bp
+    from portal.intake.views import bp as intake_bp
     from portal.messages.views import bp as messages_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(intake_bp)
     app.register_blueprint(messages_bp)
     app.register_blueprint(console_bp)
     _mount_messaging(app, config)

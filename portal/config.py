@@ -61,6 +61,9 @@ class Config:
     #: Messages per second per channel ("sms=10,whatsapp=10,email=5"); absent = no limit.
     dispatch_rates: str = "sms=10,whatsapp=10,email=5"
     dispatch_max_attempts: int = 6
+    #: Where the "Quick exit" button of citizen pages leaves to at once: a neutral page
+    #: that reveals nothing if someone looks at the screen or the browser's history.
+    quick_exit_url: str = "https://www.google.com/search?q=meteo"
     #: YAML file naming the approved WhatsApp Content SID per message kind and language;
     #: relative to the instance folder; "" = none (WhatsApp only inside the 24-hour window).
     whatsapp_templates_file: str = ""
@@ -137,6 +140,7 @@ class Config:
             dispatch_batch_size=_int(environ, "DISPATCH_BATCH_SIZE", 100),
             dispatch_rates=environ.get("DISPATCH_RATES", "sms=10,whatsapp=10,email=5"),
             dispatch_max_attempts=_int(environ, "DISPATCH_MAX_ATTEMPTS", 6),
+            quick_exit_url=environ.get("QUICK_EXIT_URL", "https://www.google.com/search?q=meteo"),
             whatsapp_templates_file=environ.get("WHATSAPP_TEMPLATES_FILE", ""),
             login_lockout_failures=_int(environ, "LOGIN_LOCKOUT_FAILURES", 10),
             login_lockout_minutes=_int(environ, "LOGIN_LOCKOUT_MINUTES", 15),

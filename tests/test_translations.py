@@ -17,7 +17,7 @@ CATALOG_LANGUAGES = [code for code in LANGUAGES if code != "en"]  # English is t
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "N_": None}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|\{(\w*)\}")
 #: Words that are the same in a language on purpose (brand names, universal terms).
-SAME_AS_ENGLISH = {"Porta Unica", "E-mail", "WhatsApp", "SMS", "No"}
+SAME_AS_ENGLISH = {"Porta Unica", "E-mail", "WhatsApp", "SMS", "No", "PIN", "Error"}
 
 
 def _source_msgids() -> set[str]:
