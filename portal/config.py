@@ -11,6 +11,7 @@ import os
 import secrets
 import dataclasses
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,6 +39,9 @@ class Config:
     agency_name: str = "Agenzia Casa"
     #: Shown on every page: the free helpline people can call instead of using the site.
     helpline_number: str = ""
+    #: Where the "Quick exit" button of citizen pages leaves to at once: a neutral page
+    #: that reveals nothing if someone looks at the screen or the browser's history.
+    quick_exit_url: str = "https://www.google.com/search?q=meteo"
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_sms_from: str = ""
@@ -61,9 +65,6 @@ class Config:
     #: Messages per second per channel ("sms=10,whatsapp=10,email=5"); absent = no limit.
     dispatch_rates: str = "sms=10,whatsapp=10,email=5"
     dispatch_max_attempts: int = 6
-    #: Where the "Quick exit" button of citizen pages leaves to at once: a neutral page
-    #: that reveals nothing if someone looks at the screen or the browser's history.
-    quick_exit_url: str = "https://www.google.com/search?q=meteo"
     #: YAML file naming the approved WhatsApp Content SID per message kind and language;
     #: relative to the instance folder; "" = none (WhatsApp only inside the 24-hour window).
     whatsapp_templates_file: str = ""
@@ -76,6 +77,14 @@ class Config:
     privacy_notice_version: str = "2026-11"
     #: How long a one-time PIN for resuming a draft stays valid.
     resume_pin_minutes: int = 15
+    #: No appointment can be booked starting sooner than this.
+    booking_min_notice_hours: int = 24
+    #: Nor further ahead than this.
+    booking_horizon_days: int = 60
+    #: The local patron's day, "MM-DD" (no appointments that day); "" = none.
+    patron_saint_day: str = ""
+    #: A person without a free slot within this many days may join the waiting list.
+    waiting_list_after_days: int = 14
     #: Where request counts for rate limits are kept: "memory://" (one process) or a
     #: shared store such as "redis://host:6379" when several web processes run.
     ratelimit_storage_uri: str = "memory://"
@@ -121,6 +130,7 @@ class Config:
             timezone=timezone,
             agency_name=environ.get("AGENCY_NAME", "Agenzia Casa"),
             helpline_number=environ.get("HELPLINE_NUMBER", "800 000 000"),
+            quick_exit_url=environ.get("QUICK_EXIT_URL", "https://www.google.com/search?q=meteo"),
             twilio_account_sid=environ.get("TWILIO_ACCOUNT_SID", ""),
             twilio_auth_token=environ.get("TWILIO_AUTH_TOKEN", ""),
             twilio_sms_from=environ.get("TWILIO_SMS_FROM", ""),
@@ -140,13 +150,16 @@ class Config:
             dispatch_batch_size=_int(environ, "DISPATCH_BATCH_SIZE", 100),
             dispatch_rates=environ.get("DISPATCH_RATES", "sms=10,whatsapp=10,email=5"),
             dispatch_max_attempts=_int(environ, "DISPATCH_MAX_ATTEMPTS", 6),
-            quick_exit_url=environ.get("QUICK_EXIT_URL", "https://www.google.com/search?q=meteo"),
             whatsapp_templates_file=environ.get("WHATSAPP_TEMPLATES_FILE", ""),
             login_lockout_failures=_int(environ, "LOGIN_LOCKOUT_FAILURES", 10),
             login_lockout_minutes=_int(environ, "LOGIN_LOCKOUT_MINUTES", 15),
             intake_draft_days=_int(environ, "INTAKE_DRAFT_DAYS", 30),
             privacy_notice_version=environ.get("PRIVACY_NOTICE_VERSION", "2026-11"),
             resume_pin_minutes=_int(environ, "RESUME_PIN_MINUTES", 15),
+            booking_min_notice_hours=_int(environ, "BOOKING_MIN_NOTICE_HOURS", 24),
+            booking_horizon_days=_int(environ, "BOOKING_HORIZON_DAYS", 60),
+            patron_saint_day=_month_day(environ, "PATRON_SAINT_DAY"),
+            waiting_list_after_days=_int(environ, "WAITING_LIST_AFTER_DAYS", 14),
             ratelimit_storage_uri=environ.get("RATELIMIT_STORAGE_URI", "memory://"),
             ratelimit_enabled=environ.get("RATELIMIT_ENABLED", "true").strip().lower() not in {"0", "false", "no"},
             proxy_count=_int(environ, "PROXY_COUNT", 0),
@@ -186,6 +199,20 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError("{} must be a whole number, not {!r}.".format(name, raw)) from exc
+
+
+def _month_day(environ: Mapping[str, str], name: str) -> str:
+    """A yearly day as "MM-DD" ("06-24"), checked against a leap year; "" when unset."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return ""
+    try:
+        if len(raw) != 5 or raw[2] != "-":
+            raise ValueError(raw)
+        date.fromisoformat("2000-" + raw)
+    except ValueError as exc:
+        raise ConfigError("{} must be a day as MM-DD (06-24), not {!r}.".format(name, raw)) from exc
+    return raw
 
 
 def _normalise_database_url(url: str) -> str:

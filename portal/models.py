@@ -5,3 +5,4 @@ from portal.auth import models as auth_models  # noqa: F401
 from portal.people import models as people_models  # noqa: F401
 from portal.intake import models as intake_models  # noqa: F401
 from portal.api import models as api_models  # noqa: F401
+from portal.appointments import models as appointments_models  # noqa: F401

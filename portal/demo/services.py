@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.agency.models import Office, OfficeHours, Service
+from portal.appointments.models import MODES, WorkingHours
+from portal.auth.models import StaffMember
 from portal.auth.services import ensure_team, save_staff
 
 DEMO_FILE = Path(__file__).with_name("demo.yaml")
@@ -59,6 +61,32 @@ def _upsert_office(session: Session, data: dict[str, Any], services: dict[str, S
     return office
 
 
+def _replace_plans(session: Session, plans: list[dict[str, Any]]) -> None:
+    """Give each demo staff member the weekly hours the file lists (only when they differ)."""
+    wanted: dict[str, list[tuple[str, int, time, time, tuple[str, ...], str]]] = {}
+    for entry in plans:
+        for hours in entry["hours"]:
+            for weekday in hours["weekdays"]:
+                wanted.setdefault(entry["staff"], []).append((
+                    entry["office"], weekday, time.fromisoformat(hours["starts"]), time.fromisoformat(hours["ends"]),
+                    tuple(hours.get("modes", MODES)), entry.get("purpose", "service"),
+                ))
+    offices = {office.code: office for office in session.scalars(select(Office))}
+    for email, periods in wanted.items():
+        staff = session.scalar(select(StaffMember).where(StaffMember.email == email))
+        current = session.scalars(select(WorkingHours).where(WorkingHours.staff_id == staff.id)).all()
+        have = sorted((h.office.code, h.weekday, h.starts, h.ends, tuple(h.modes), h.purpose) for h in current)
+        if have == sorted(periods):
+            continue
+        for hours in current:
+            session.delete(hours)
+        session.add_all(
+            WorkingHours(staff_id=staff.id, office_id=offices[code].id, weekday=weekday, starts=starts, ends=ends,
+                         modes=list(modes), purpose=purpose)
+            for code, weekday, starts, ends, modes, purpose in periods
+        )
+
+
 def seed(session: Session, data: dict[str, Any] | None = None) -> str:
     """Bring the database to the demo agency's state; a second run changes nothing."""
     data = data or load_demo_file()
@@ -77,6 +105,8 @@ def seed(session: Session, data: dict[str, Any] | None = None) -> str:
             teams=person["teams"],
             preferred_locale=person.get("locale"),
         )
+    session.flush()
+    _replace_plans(session, data.get("plans", []))
     session.flush()
     return "Demo agency loaded: {} offices, {} services, {} staff accounts.".format(
         len(offices), len(services), len(data["staff"])

@@ -1,0 +1,1 @@
+"""Appointments: what can be booked (plans, closures, slots) and the booking itself."""

@@ -1,0 +1,261 @@
+"""Booking, cancelling and moving appointments: one transaction each, race-safe.
+
+Two people may try to book the last slot at the same instant. Exactly one gets it:
+
+1. The staff member's (and the mediator's) row is locked first: ``SELECT … FOR UPDATE``
+   on PostgreSQL; on SQLite a no-op ``UPDATE`` of that row, which takes the database's
+   single write lock (Python's sqlite3 opens the transaction at the first write, and
+   ``busy_timeout`` makes the second booker wait for the first to commit rather than fail).
+2. With the lock held, the slot is checked again against the plans (it may have become
+   unavailable) and against booked appointments, overlapping ones of any length included.
+3. The appointment is inserted; the partial unique indexes on (staff, start) and
+   (mediator, start) of booked appointments are the last word if anything slipped past.
+
+The loser gets :class:`SlotTaken` and can be shown the next free slots. Messages go into
+the outbox in the same transaction (``notices.py``). These functions flush; the caller
+commits — or rolls back after any :class:`BookingError`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from portal.agency.models import Office, Service
+from portal.appointments import notices
+from portal.appointments.calendar import closures, working_periods
+from portal.appointments.models import APPOINTMENT_CHANNELS, BOOKED, CANCELLED, Appointment
+from portal.appointments.policy import BookingPolicy
+from portal.appointments.slots import InvalidSlot, Slot, SlotQuery, candidate_slots, decode_slot
+from portal.auth.models import StaffLanguage, StaffMember
+from portal.intake.models import Intake
+from portal.people.models import Person
+
+__all__ = [
+    "BookingError",
+    "InvalidSlot",
+    "NotBooked",
+    "SlotTaken",
+    "SlotUnavailable",
+    "book",
+    "cancel",
+    "reschedule",
+]
+
+
+class BookingError(Exception):
+    """A booking, move or cancellation that could not be done; roll the transaction back."""
+
+
+class SlotTaken(BookingError):
+    """Someone else booked this time (or an overlapping one) first."""
+
+    def __init__(self, slot: Slot) -> None:
+        super().__init__("the slot has just been taken")
+        self.slot = slot
+
+
+class SlotUnavailable(BookingError):
+    """The slot is no longer offered: past, too soon, beyond the horizon, or the plan changed."""
+
+
+class NotBooked(BookingError):
+    """The appointment is not (or no longer) booked: it cannot be cancelled or moved."""
+
+
+def _lock(session: Session, people: list[int]) -> None:
+    """Serialise bookings that involve any of ``people`` (see the module's docstring)."""
+    ids = sorted(set(people))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(StaffMember.id).where(StaffMember.id.in_(ids)).order_by(StaffMember.id).with_for_update())
+    else:
+        table = StaffMember.__table__
+        session.execute(update(table).where(table.c.id.in_(ids)).values(active=table.c.active))
+
+
+def _people(slot: Slot) -> list[int]:
+    return [slot.staff_id] + ([slot.mediator_id] if slot.mediator_id else [])
+
+
+def _check_offered(session: Session, policy: BookingPolicy, slot: Slot, now: datetime) -> tuple[Service, Office]:
+    """The plans still offer ``slot`` (bookings aside), mediator included."""
+    service = session.get(Service, slot.service_id)
+    office = session.get(Office, slot.office_id)
+    if service is None or office is None:
+        raise SlotUnavailable("the service or the office no longer exists")
+    day = slot.start.astimezone(policy.timezone).date()
+    query = SlotQuery(service=service, office=office, mode=slot.mode, staff_id=slot.staff_id, first_day=day, last_day=day)
+    offered = candidate_slots(session, policy, query, now, limit=None, check_busy=False)
+    if slot.mediator_id is None:
+        if slot not in offered:
+            raise SlotUnavailable("the slot is no longer offered")
+        return service, office
+    bare = Slot(slot.service_id, slot.office_id, slot.mode, slot.staff_id, slot.start, slot.end)
+    if bare not in offered or not _mediator_covers(session, policy, slot, day):
+        raise SlotUnavailable("the slot is no longer offered with that mediator")
+    return service, office
+
+
+def _mediator_covers(session: Session, policy: BookingPolicy, slot: Slot, day: date) -> bool:
+    """The mediator is active, speaks the language and their plan has them mediating then."""
+    if slot.mediator_id is None:
+        return False
+    speaks = session.scalar(
+        select(StaffLanguage.staff_id)
+        .join(StaffMember, StaffMember.id == StaffLanguage.staff_id)
+        .where(
+            StaffLanguage.staff_id == slot.mediator_id,
+            StaffLanguage.language == slot.mediator_language,
+            StaffMember.active.is_(True),
+        )
+    )
+    if speaks is None or slot.mediator_id == slot.staff_id:
+        return False
+    closed = closures(session, day, day, policy.patron_day)
+    for period in working_periods(session, [slot.mediator_id], day, day, closed, purpose="mediation"):
+        if slot.mode not in period.modes or (slot.mode == "in_person" and period.office_id != slot.office_id):
+            continue
+        starts = datetime.combine(period.day, period.starts, tzinfo=policy.timezone)
+        ends = datetime.combine(period.day, period.ends, tzinfo=policy.timezone)
+        if starts <= slot.start and slot.end <= ends:
+            return True
+    return False
+
+
+def _check_free(session: Session, slot: Slot, ignore: int | None = None) -> None:
+    """No booked appointment of the staff member or the mediator overlaps ``slot``."""
+    people = _people(slot)
+    query = select(Appointment.id).where(
+        Appointment.status == BOOKED,
+        or_(Appointment.staff_id.in_(people), Appointment.mediator_id.in_(people)),
+        Appointment.starts_at < slot.end,
+        Appointment.ends_at > slot.start,
+    )
+    if ignore is not None:
+        query = query.where(Appointment.id != ignore)
+    if session.scalar(query.limit(1)) is not None:
+        raise SlotTaken(slot)
+
+
+def _flush(session: Session, slot: Slot) -> None:
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the unique indexes caught a double booking
+        raise SlotTaken(slot) from exc
+
+
+def book(
+    session: Session,
+    slot_id: str,
+    person: Person,
+    *,
+    now: datetime,
+    policy: BookingPolicy,
+    intake: Intake | None = None,
+    channel: str = "web",
+    by: StaffMember | None = None,
+) -> Appointment:
+    """Book the slot ``slot_id`` names for ``person``, with its confirmation and reminders.
+
+    Raises :class:`InvalidSlot` for an id we did not issue, :class:`SlotUnavailable` when
+    the plans no longer offer it and :class:`SlotTaken` when someone was quicker.
+    """
+    if channel not in APPOINTMENT_CHANNELS:
+        raise ValueError("unknown booking channel {!r}".format(channel))
+    if intake is not None and intake.person_id not in (None, person.id):
+        raise ValueError("the intake belongs to someone else")
+    slot = decode_slot(slot_id, policy.secret_key)
+    _lock(session, _people(slot))
+    _check_offered(session, policy, slot, now)
+    _check_free(session, slot)
+    appointment = Appointment(
+        person=person,
+        intake_id=intake.id if intake is not None else None,
+        service_id=slot.service_id,
+        office_id=slot.office_id,
+        mode=slot.mode,
+        staff_id=slot.staff_id,
+        mediator_id=slot.mediator_id,
+        mediator_language=slot.mediator_language,
+        starts_at=slot.start,
+        ends_at=slot.end,
+        status=BOOKED,
+        channel=channel,
+        created_at=now,
+        updated_at=now,
+        created_by_id=by.id if by is not None else None,
+        revision=0,
+        manage_token=secrets.token_urlsafe(24),
+    )
+    session.add(appointment)
+    _flush(session, slot)
+    notices.booked(session, appointment, person, policy, now)
+    return appointment
+
+
+def _lock_booked(session: Session, appointment: Appointment, extra: list[int]) -> None:
+    """Lock everyone involved, then re-read the appointment: it must still be booked."""
+    _lock(session, [appointment.staff_id] + ([appointment.mediator_id] if appointment.mediator_id else []) + extra)
+    session.refresh(appointment)
+    if appointment.status != BOOKED:
+        raise NotBooked("the appointment is {}".format(appointment.status))
+
+
+def cancel(
+    session: Session,
+    appointment: Appointment,
+    *,
+    now: datetime,
+    policy: BookingPolicy,
+    by: StaffMember | None = None,
+    reason: str | None = None,
+) -> Appointment:
+    """Cancel a booked appointment: its time is free again and its pending reminders stop."""
+    _lock_booked(session, appointment, [])
+    appointment.status = CANCELLED
+    appointment.cancelled_at = now
+    appointment.cancelled_by_id = by.id if by is not None else None
+    appointment.cancel_reason = (reason or "")[:200] or None
+    appointment.updated_at = now
+    session.flush()
+    notices.cancelled(session, appointment, appointment.person, policy, now)
+    return appointment
+
+
+def reschedule(
+    session: Session,
+    appointment: Appointment,
+    new_slot_id: str,
+    *,
+    now: datetime,
+    policy: BookingPolicy,
+    by: StaffMember | None = None,
+) -> Appointment:
+    """Move a booked appointment to another slot of the same service, under the same race rules.
+
+    The old time is freed and the new one taken in one transaction; the reminders of the
+    old time are cancelled and new ones planned, with a message saying it moved.
+    """
+    slot = decode_slot(new_slot_id, policy.secret_key)
+    if slot.service_id != appointment.service_id:
+        raise SlotUnavailable("an appointment moves to a slot of the same service")
+    _lock_booked(session, appointment, _people(slot))
+    _check_offered(session, policy, slot, now)
+    _check_free(session, slot, ignore=appointment.id)
+    appointment.office_id = slot.office_id
+    appointment.mode = slot.mode
+    appointment.staff_id = slot.staff_id
+    appointment.mediator_id = slot.mediator_id
+    appointment.mediator_language = slot.mediator_language
+    appointment.starts_at = slot.start
+    appointment.ends_at = slot.end
+    appointment.revision += 1
+    appointment.updated_at = now
+    _flush(session, slot)
+    session.refresh(appointment)  # the office and people relationships follow the new ids
+    notices.moved(session, appointment, appointment.person, policy, now)
+    return appointment
