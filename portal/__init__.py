@@ -50,6 +50,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     triage.init_app(app)  # so do triage rules that are broken or name unknown questions
 
+    from portal.appointments.views import bp as appointments_bp
     from portal.auth.views import bp as auth_bp
     from portal.console.views import bp as console_bp
     from portal.core.views import bp as core_bp
@@ -61,7 +62,11 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(intake_bp)
     app.register_blueprint(messages_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(appointments_bp)
     _mount_messaging(app, config)
+    from portal.appointments import replies
+
+    replies.init_app(app)  # "1" confirms, "2" cancels an appointment by replying to its messages
     from portal.api.views import bp as api_bp
 
     csrf.exempt(api_bp)  # token auth on every request, no cookies: nothing to forge

@@ -33,7 +33,10 @@ _REF = "#/components/schemas/{}"
 _PARAMETERS = {
     "reference": ("The intake's reference, as returned when it was created (PU-XXXX-XXXX).", "PU-4K7M-2X9Q"),
     "slug": ("The last part of a problem type URI.", "invalid-answers"),
+    "appointment_id": ("The appointment's id, as returned when it was booked.", "42"),
 }
+#: Schemas other API modules add (see :func:`register_schemas`).
+_EXTRA_SCHEMAS: dict[str, Any] = {}
 _EXAMPLE_TEXT = {"phone": "+393331234567", "email": "name@example.org", "codice_fiscale": "RSSMRA85T10A562S"}
 
 
@@ -47,17 +50,26 @@ class Operation:
     problems: tuple[int, ...]
     request_schema: str | None = None
     headers: tuple[str, ...] = ()
+    #: Query parameters: (name, required, description).
+    query: tuple[tuple[str, bool, str], ...] = ()
 
 
 def operation(operation_id: str, status: int, schema: str, problems: tuple[int, ...] = (),
-              request_schema: str | None = None, headers: tuple[str, ...] = ()) -> Callable[[F], F]:
+              request_schema: str | None = None, headers: tuple[str, ...] = (),
+              query: tuple[tuple[str, bool, str], ...] = ()) -> Callable[[F], F]:
     """Describe a view for the generated document (put it right under the route)."""
 
     def decorate(view: F) -> F:
-        setattr(view, OPERATION_ATTRIBUTE, Operation(operation_id, status, schema, problems, request_schema, headers))
+        setattr(view, OPERATION_ATTRIBUTE, Operation(operation_id, status, schema, problems, request_schema, headers,
+                                                     query))
         return view
 
     return decorate
+
+
+def register_schemas(schemas: dict[str, Any]) -> None:
+    """Add the component schemas of another API module's views to the document."""
+    _EXTRA_SCHEMAS.update(schemas)
 
 
 # --- the answers, from the questionnaire ---------------------------------------------------------
@@ -188,7 +200,8 @@ def _operation(view: Any, described: Operation, arguments: list[str], questionna
     doc = inspect.getdoc(view) or ""
     summary, _, description = doc.partition("\n")
     scope = getattr(view, SCOPE_ATTRIBUTE, None)
-    body: dict[str, Any] = {"operationId": described.operation_id, "summary": summary.strip(), "tags": ["intakes"]}
+    tag = scope.split(":")[0] if scope else "intakes"
+    body: dict[str, Any] = {"operationId": described.operation_id, "summary": summary.strip(), "tags": [tag]}
     if description.strip():
         body["description"] = description.strip()
     if scope:
@@ -204,13 +217,19 @@ def _operation(view: Any, described: Operation, arguments: list[str], questionna
              "schema": {"type": "string"}, "example": _PARAMETERS[name][1]}
             for name in arguments
         ]
+    if described.query:
+        body["parameters"] = body.get("parameters", []) + [
+            {"name": name, "in": "query", "required": required, "description": text, "schema": {"type": "string"}}
+            for name, required, text in described.query
+        ]
     if described.request_schema:
-        body["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": {"$ref": _REF.format(described.request_schema)},
-            "examples": {"complete": {"summary": "Every question's example", "value": example_body(questionnaire)}},
-        }}}
-    success: dict[str, Any] = {"description": HTTPStatus(described.status).phrase, "content": {
-        "application/json": {"schema": {"$ref": _REF.format(described.schema)}}}}
+        content: dict[str, Any] = {"schema": {"$ref": _REF.format(described.request_schema)}}
+        if described.request_schema == "IntakeRequest":
+            content["examples"] = {"complete": {"summary": "Every question's example", "value": example_body(questionnaire)}}
+        body["requestBody"] = {"required": True, "content": {"application/json": content}}
+    success: dict[str, Any] = {"description": HTTPStatus(described.status).phrase}
+    if described.status != 204:
+        success["content"] = {"application/json": {"schema": {"$ref": _REF.format(described.schema)}}}
     if described.headers:
         success["headers"] = {name: {"schema": {"type": "string"}} for name in described.headers}
     responses: dict[str, Any] = {str(described.status): success}
@@ -243,9 +262,10 @@ def _schemas(questionnaire: Questionnaire) -> dict[str, Any]:
         "code": {"type": "string", "enum": [m.code for m in rules.measures]},
         "status": {"type": "string", "enum": ["likely", "possible"]},
         "reasons": reasons, "missing": codes}}
-    error = {"type": "object", "required": ["pointer", "detail"], "properties": {
+    error = {"type": "object", "required": ["detail"], "properties": {
         "question": {"type": "string", "description": "The question id (for answers)."},
         "field": {"type": "string", "description": "The member of the body (for the others)."},
+        "parameter": {"type": "string", "description": "The query parameter (for a query)."},
         "pointer": {"type": "string", "description": "JSON Pointer (RFC 6901) into the body."},
         "detail": {"type": "string", "description": "In the language of Accept-Language."}}}
     return {
@@ -298,6 +318,8 @@ def _schemas(questionnaire: Questionnaire) -> dict[str, Any]:
                 "status": {"type": "integer"}, "detail": {"type": "string"},
                 "instance": {"type": "string", "format": "uri-reference"},
                 "errors": {"type": "array", "items": error},
+                "alternatives": {"type": "array", "items": {"type": "object"},
+                                 "description": "On 409 for a slot just taken: the next free slots."},
             },
         },
         "OpenApiDocument": {"type": "object", "description": "This document."},
@@ -306,4 +328,5 @@ def _schemas(questionnaire: Questionnaire) -> dict[str, Any]:
             "properties": {"type": {"type": "string", "format": "uri"}, "title": {"type": "string"},
                            "description": {"type": "string"}},
         },
+        **_EXTRA_SCHEMAS,
     }

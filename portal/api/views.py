@@ -262,3 +262,7 @@ def _intake_json(intake: Intake) -> dict[str, Any]:
         "submitted_at": intake.submitted_at.isoformat().replace("+00:00", "Z") if intake.submitted_at else None,
         "triage": result,
     }
+
+
+# The appointments endpoints live on this blueprint too (their module imports it from here).
+from portal.api import appointments as _appointments  # noqa: E402,F401

@@ -19,7 +19,7 @@ commits — or rolls back after any :class:`BookingError`.
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -38,10 +38,12 @@ from portal.people.models import Person
 __all__ = [
     "BookingError",
     "InvalidSlot",
+    "LinkExpired",
     "NotBooked",
     "SlotTaken",
     "SlotUnavailable",
     "book",
+    "by_manage_token",
     "cancel",
     "reschedule",
 ]
@@ -258,4 +260,26 @@ def reschedule(
     _flush(session, slot)
     session.refresh(appointment)  # the office and people relationships follow the new ids
     notices.moved(session, appointment, appointment.person, policy, now)
+    return appointment
+
+
+#: A manage link opens its appointment's page until this long after the appointment ends.
+MANAGE_LINK_GRACE = timedelta(days=7)
+
+
+class LinkExpired(BookingError):
+    """The manage link belongs to an appointment that ended more than ``MANAGE_LINK_GRACE`` ago."""
+
+
+def by_manage_token(session: Session, token: str, now: datetime) -> Appointment | None:
+    """The appointment a manage link names; None for a token we never issued (or replaced).
+
+    The token is random (192 bits), so it cannot be guessed; it stops working
+    ``MANAGE_LINK_GRACE`` after the appointment ends (:class:`LinkExpired`), whatever its status.
+    """
+    if not token or len(token) > 64:
+        return None
+    appointment = session.scalar(select(Appointment).where(Appointment.manage_token == token))
+    if appointment is not None and now > appointment.ends_at + MANAGE_LINK_GRACE:
+        raise LinkExpired("the link expired")
     return appointment

@@ -318,3 +318,7 @@ def end_call(call_id: int):  # type: ignore[no-untyped-def]
         flash(_("The call is ended."), "success")
     session.commit()
     return redirect(url_for("console.call", call_id=record.id))
+
+
+# Booking for a caller registers its routes on this blueprint (it imports ``bp`` from here).
+from portal.console import booking as _booking  # noqa: E402,F401
