@@ -174,6 +174,8 @@ class Appointment(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id", ondelete="SET NULL"))
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    #: What the person wrote they need, in a few words (``forms.REASON_MAX``), for the staff member.
+    reason: Mapped[str | None] = mapped_column(String(300))
     #: Random; signed links to manage the appointment carry it, and changing it revokes them.
     manage_token: Mapped[str] = mapped_column(String(64), unique=True)
 

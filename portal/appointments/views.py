@@ -313,6 +313,7 @@ def confirm():  # type: ignore[no-untyped-def]
     try:
         person = people.upsert_from_answers(db, form.answers(), now, person=intake.person if intake else None)
         appointment = services.book(db, state["slot"], person, now=now, policy=_policy(), intake=intake, channel="web")
+        appointment.reason = (state["details"].get("reason") or "").strip()[:REASON_MAX] or None
     except (services.SlotTaken, services.SlotUnavailable, InvalidSlot) as exc:
         db.rollback()
         state.pop("slot", None)
