@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,38 +55,37 @@ def log(text: str) -> None:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    """One dispatcher process: run_once() until SIGTERM or until nothing is left to do."""
-    from requests.adapters import HTTPAdapter
+    """One dispatcher process: drain() until SIGTERM or until nothing is left to do."""
     from sqlalchemy import func, select
     from sqlalchemy.orm import sessionmaker
-    from twilio.http.http_client import TwilioHttpClient
-    from twilio.rest import Client
 
-    from messaging.channels.twilio import TwilioChannel
+    from messaging.channels import ChannelSettings, build_channels
     from messaging.dispatcher import Dispatcher, DispatchSettings
     from messaging.models import Message, MessageStatus
     from messaging.policy import QuietHours
     from messaging.templates import Renderer, load_templates
     from portal.db import make_engine
 
-    # One DB connection per sending thread (+ the claiming thread), or threads queue on the pool.
-    engine = make_engine(args.database, pool_size=args.concurrency + 4, max_overflow=8)
+    # Only the dispatcher's pumping thread (and this loop) use the database.
+    engine = make_engine(args.database)
     sessions = sessionmaker(engine, expire_on_commit=False)
 
-    # As tests/fakes/twilio_server.make_client, but with a pool as large as the concurrency:
-    # over plain http TwilioHttpClient keeps requests' default pool of 10.
-    http_client = TwilioHttpClient(timeout=10)
-    http_client.session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=args.concurrency + 4))
-    client = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=http_client)
-    client.edge = None
-    client.region = None
-    client.api.base_url = args.fake_url.rstrip("/")
-    channels = {"sms": TwilioChannel("sms", client, SMS_FROM)}
+    # The channels exactly as the worker builds them, pointed at the fake.
+    channels = build_channels(
+        ChannelSettings(
+            twilio_account_sid=ACCOUNT_SID,
+            twilio_auth_token=AUTH_TOKEN,
+            twilio_sms_from=SMS_FROM,
+            twilio_api_base_url=args.fake_url,
+            timeout=10,
+            dispatch_concurrency=args.concurrency,
+        )
+    )
 
     renderer = Renderer(load_templates(), ROOT / "translations", "Europe/Rome", "Comune di Prato")
     dispatcher = Dispatcher(
         sessions,
-        channels,  # type: ignore[arg-type]
+        channels,
         renderer,
         QuietHours.from_quiet("Europe/Rome", {}),
         DispatchSettings(
@@ -104,22 +102,40 @@ def run_worker(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
     def on_term(_signum: int, _frame: object) -> None:
-        stop.set()  # finish the pass in flight, then leave
+        stop.set()  # finish the sends in flight, hand back the rest, then leave
+        dispatcher.stopping.set()
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
 
     profiler = None
+    thread_profilers: list = []
     if args.profile:
         import cProfile
 
         profiler = cProfile.Profile()
         profiler.enable()
+        # cProfile sees one thread only: give every sending thread its own, merged at the end.
+        local = threading.local()
+        work = dispatcher._work
+
+        def profiled_work(*arguments: object) -> None:
+            own = getattr(local, "profiler", None)
+            if own is None:
+                own = local.profiler = cProfile.Profile()
+                thread_profilers.append(own)
+            own.enable()
+            try:
+                work(*arguments)  # type: ignore[arg-type]
+            finally:
+                own.disable()
+
+        dispatcher._work = profiled_work  # type: ignore[method-assign]
     totals: Counter[str] = Counter()
-    started = time.monotonic()
+    started, cpu_at_start = time.monotonic(), time.process_time()
     try:
         while not stop.is_set():
-            report = dispatcher.run_once()
+            report = dispatcher.drain()
             for name in ("claimed", "sent", "retried", "failed", "deferred", "released"):
                 totals[name] += getattr(report, name)
             if report.claimed == 0:
@@ -135,16 +151,19 @@ def run_worker(args: argparse.Namespace) -> int:
     finally:
         dispatcher.close()
         if profiler is not None:
-            profiler.disable()
-            profiler.dump_stats(args.profile)
-        http_client.session.close()
-        engine.dispose()
-    import resource
+            import pstats
 
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+            profiler.disable()
+            merged = pstats.Stats(profiler)
+            for own in thread_profilers:
+                merged.add(own)
+            merged.dump_stats(args.profile)
+        channels["sms"].client.http_client.session.close()  # type: ignore[attr-defined]
+        engine.dispose()
+    cpu, times = time.process_time(), os.times()
     print(
-        "worker {} done in {:.1f}s, cpu {:.1f}s: {}".format(
-            args.worker_id, time.monotonic() - started, usage.ru_utime + usage.ru_stime, dict(totals)
+        "worker {} done in {:.1f}s, cpu {:.1f}s (user {:.1f}s, system {:.1f}s; {:.1f}s after start-up): {}".format(
+            args.worker_id, time.monotonic() - started, cpu, times.user, times.system, cpu - cpu_at_start, dict(totals)
         ),
         file=sys.stderr,
         flush=True,
@@ -160,6 +179,86 @@ def cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return 0.0
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (Linux /proc/stat), 0 if unknown."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(value) for value in f.readline().split()[1:]]
+        return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class CpuMeter:
+    """Where the CPU went during a run: workers, fake, PostgreSQL, and everything else.
+
+    Workers are this script's children, so once reaped their CPU is in RUSAGE_CHILDREN.
+    PostgreSQL's backends come and go with connections: they are sampled while they run.
+    """
+
+    def __init__(self, fake_pid: int, postmaster_pid: int | None) -> None:
+        import resource
+
+        self._resource = resource
+        self.fake_pid, self.postmaster_pid = fake_pid, postmaster_pid
+        self.machine = machine_cpu_seconds()
+        self.children = self._children()
+        self.fake = cpu_seconds(fake_pid)
+        self.postgres: dict[int, float] = {}
+        self.sample()
+        self.postgres_before = dict(self.postgres)
+
+    def _children(self) -> float:
+        usage = self._resource.getrusage(self._resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def sample(self) -> None:
+        """Remember the CPU of the postmaster and each of its children (backends included)."""
+        if self.postmaster_pid is None:
+            return
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open("/proc/{}/stat".format(entry)) as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            pid = int(entry)
+            if pid == self.postmaster_pid or parent == self.postmaster_pid:
+                self.postgres[pid] = max(self.postgres.get(pid, 0.0), cpu_seconds(pid))
+
+    def stop(self) -> None:
+        """The end of the run: call once every worker has exited and been reaped."""
+        self.sample()
+        self.workers_used = self._children() - self.children
+        self.fake_used = cpu_seconds(self.fake_pid) - self.fake
+        self.machine_used = machine_cpu_seconds() - self.machine
+
+    def report(self, sent: int, wall: float) -> str:
+        """One line: CPU seconds per party, and the workers' milliseconds per sent message."""
+        workers, fake, machine = self.workers_used, self.fake_used, self.machine_used
+        postgres = sum(cpu - self.postgres_before.get(pid, 0.0) for pid, cpu in self.postgres.items())
+        others = machine - workers - fake - postgres
+        per = 1000.0 / sent if sent else float("nan")
+        return (
+            "machine {:.1f} of {:.1f} cpu-s ({} cores); workers {:.1f} ({:.2f} ms/msg), fake {:.1f} ({:.2f} ms/msg), "
+            "postgres {:.1f} ({:.2f} ms/msg), rest {:.1f}".format(
+                machine, wall * (os.cpu_count() or 1), os.cpu_count(), workers, workers * per, fake, fake * per,
+                postgres, postgres * per, others,
+            )
+        )
+
+
+def postmaster_pid(datadir: str) -> int | None:
+    """The pid of the server owning ``datadir`` (first line of its postmaster.pid)."""
+    try:
+        with open(os.path.join(datadir, "postmaster.pid")) as f:
+            return int(f.readline())
+    except (OSError, ValueError):
+        return None
 
 
 # --- orchestration -----------------------------------------------------------------------------
@@ -313,9 +412,9 @@ class Bench:
         engine = make_engine(self.database)
         self.enqueue(engine)
 
-        fake_cpu_before = cpu_seconds(self.fake.pid)  # type: ignore[union-attr]
+        meter = CpuMeter(self.fake.pid, postmaster_pid(self.pg.datadir) if self.pg else None)  # type: ignore[union-attr]
         workers_started = utcnow()
-        t0 = time.monotonic()
+        t0 = time.monotonic()  # the meter's machine figure starts here too (give or take a millisecond)
         for _ in range(args.workers):
             self.start_worker()
         killed_at = None
@@ -323,6 +422,7 @@ class Bench:
         timed_out = False
         while True:
             time.sleep(0.25)
+            meter.sample()
             counts = self.counts(engine)
             final = sum(counts[s] for s in FINAL)
             now = time.monotonic()
@@ -347,9 +447,10 @@ class Bench:
             if not alive:
                 log("all workers exited with {} of {} final: {}".format(final, n, dict(counts)))
                 break
-        wall = time.monotonic() - t0
-        fake_cpu = cpu_seconds(self.fake.pid) - fake_cpu_before  # type: ignore[union-attr]
+        meter.sample()
         self.stop_workers()
+        meter.stop()
+        wall = time.monotonic() - t0
 
         # --- figures from the database
         with engine.connect() as connection:
@@ -398,7 +499,8 @@ class Bench:
         print("db statuses       {}".format(dict(counts)))
         print("failed rows       {}".format(counts["failed"]))
         print("attempt outcomes  {}".format(dict(attempts)))
-        print("fake stats        {}  (fake server cpu {:.1f}s)".format(stats, fake_cpu))
+        print("fake stats        {}".format(stats))
+        print("cpu               {}".format(meter.report(sent, wall)))
         print("fake accepted     {}  distinct references {}".format(len(accepted), distinct))
         if duplicates:
             print("duplicated refs   {}".format([ref for ref, c in references.items() if c > 1][:20]))
@@ -416,7 +518,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=200, help=argparse.SUPPRESS)
     parser.add_argument("--lease", type=float, default=20.0, help=argparse.SUPPRESS)
     parser.add_argument("--timeout", type=float, default=1800.0, help=argparse.SUPPRESS)
-    parser.add_argument("--profile", default="", help=argparse.SUPPRESS)  # dir for cProfile dumps
+    parser.add_argument("--profile", default="", help=argparse.SUPPRESS)  # dir for cProfile dumps (all threads)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--fake-url", default="", help=argparse.SUPPRESS)
     parser.add_argument("--worker-id", default="", help=argparse.SUPPRESS)

@@ -5,34 +5,46 @@ message is claimed with a lease by one conditional ``UPDATE … RETURNING`` (on
 PostgreSQL its candidate rows are locked ``FOR UPDATE SKIP LOCKED``), so no two workers
 hold it at once. A worker that dies leaves its lease to run out; the next claim marks
 the message *in doubt*, and before sending it again the dispatcher asks the provider
-whether it already took it.
+whether it already took it. The statements themselves live in :mod:`messaging.claims`.
+
+A dispatcher is a pipeline, so that the slowest send never stalls the others: one
+thread claims a batch (with one query for the batch's address verdicts and WhatsApp
+windows), ``concurrency`` threads decide, render and send each message, and the claiming
+thread writes back whatever has finished, many outcomes per transaction, and claims the
+next batch while sends are still in flight. Sending threads never touch the database.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable, Protocol
 
-from sqlalchemy import and_, case, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from messaging import claims
 from messaging.channels.base import Channel, Outgoing, SendResult
-from messaging.channels.twilio import ADDRESS_VERDICTS
+from messaging.claims import Claimed, Lookups, record_address_status
 from messaging.db import utcnow
-from messaging.models import AddressStatus, InboundMessage, Message, MessageAttempt, MessageEvent, MessageStatus
+from messaging.models import MessageStatus
+from messaging.outcomes import Outcome, attempted, closed, handed_back
 from messaging.policy import QuietHours
+
+__all__ = ["Choice", "DispatchReport", "DispatchSettings", "Dispatcher", "RateLimiter", "backoff", "record_address_status"]
 
 log = logging.getLogger("messaging.dispatcher")
 
 WHATSAPP_WINDOW = timedelta(hours=24)
+#: Outcomes are written together, up to this many per transaction...
+WRITE_BATCH = 64
+#: ...waiting at most this long after the first one for the others.
+GATHER_SECONDS = 0.05
 
 
 class Rendering(Protocol):
@@ -51,6 +63,9 @@ class DispatchSettings:
     batch_size: int = 100
     #: Sends in flight at once (providers answer in tens of milliseconds).
     concurrency: int = 16
+    #: How long a claim holds. A worker holds up to ``batch_size + 2 × concurrency``
+    #: messages, sent ``concurrency`` at a time: the lease must outlast that many rounds
+    #: of the channels' time-out (100 + 32 at 16 a time and 10 s: 90 s).
     lease: timedelta = timedelta(minutes=2)
     max_attempts: int = 6
     backoff_base: float = 30.0
@@ -122,13 +137,6 @@ def backoff(attempt: int, base: float, cap: float, rng: random.Random) -> timede
     return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
 
 
-def _due(now: datetime):  # type: ignore[no-untyped-def]
-    return or_(
-        and_(Message.status == MessageStatus.PENDING.value, Message.next_attempt_at <= now),
-        and_(Message.status == MessageStatus.SENDING.value, Message.claimed_until < now),
-    )
-
-
 class Dispatcher:
     """Claims due messages and sends them with bounded concurrency."""
 
@@ -154,132 +162,162 @@ class Dispatcher:
         self._rng = random.Random()
         self._pool = ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="dispatch")
 
-    # --- claiming ---------------------------------------------------------------------
+    # --- claiming and the pipeline ------------------------------------------------------
 
     def claim(self, limit: int | None = None) -> list[int]:
         """Claim up to ``limit`` due messages for this worker; commits at once."""
-        now = self.clock()
-        limit = limit or self.settings.batch_size
+        return [message.id for message in self._claim(limit, with_lookups=False)[0]]
+
+    def _claim(self, limit: int | None = None, with_lookups: bool = True) -> tuple[list[Claimed], Lookups]:
+        """A committed claim, then (outside its transaction) what choosing channels needs."""
         with self.sessions() as session:
-            candidates = select(Message.id).where(_due(now)).order_by(Message.next_attempt_at, Message.id).limit(limit)
-            claim = update(Message)
-            if session.get_bind().dialect.name == "postgresql":
-                # Materialised, so the candidate query runs exactly once: as a plain
-                # IN (subquery) the planner may re-run it per row and claim far more
-                # than ``limit`` (each run skipping the rows the last one locked).
-                chosen = candidates.with_for_update(skip_locked=True).cte("candidates").prefix_with("MATERIALIZED")
-                claim = claim.where(Message.id == chosen.c.id, _due(now))
-            else:
-                claim = claim.where(Message.id.in_(candidates.scalar_subquery()), _due(now))
-            claimed = session.scalars(
-                claim.values(
-                    # evaluated on the old row: a lease that ran out may have sent already
-                    in_doubt=case((Message.status == MessageStatus.SENDING.value, True), else_=Message.in_doubt),
-                    status=MessageStatus.SENDING.value,
-                    claimed_by=self.settings.worker_id,
-                    claimed_until=now + self.settings.lease,
-                    updated_at=now,
-                )
-                .returning(Message.id)
-                .execution_options(synchronize_session=False)
-            ).all()
+            batch = claims.claim(
+                session, self.settings.worker_id, self.clock(), self.settings.lease, limit or self.settings.batch_size
+            )
             session.commit()
-        return list(claimed)
+            found = claims.lookups(session, batch) if batch and with_lookups else Lookups(frozenset(), {})
+        return batch, found
 
     def run_once(self) -> DispatchReport:
         """One pass: claim a batch, send it, record every outcome; returns the counts."""
-        report = DispatchReport()
-        ids = self.claim()
-        report.claimed = len(ids)
-        for outcome in self._pool.map(self._process_safely, ids):
-            report.add(outcome)
-        return report
+        return self._pump(max_claims=1)
 
     def drain(self, max_passes: int = 1000) -> DispatchReport:
-        """Pass after pass until nothing is due (for ``--once`` runs and tests)."""
-        total = DispatchReport()
-        for _ in range(max_passes):
-            report = self.run_once()
-            for counter in fields(DispatchReport):
-                setattr(total, counter.name, getattr(total, counter.name) + getattr(report, counter.name))
-            if report.claimed == 0 or self.stopping.is_set():
+        """Send until nothing is due (for ``--once`` runs, the worker's job, and tests).
+
+        Up to ``max_passes`` batches are claimed; the next is claimed while the last one's
+        sends are still in flight, as soon as fewer than twice ``concurrency`` remain.
+        """
+        return self._pump(max_claims=max_passes)
+
+    def _pump(self, max_claims: int) -> DispatchReport:
+        report = DispatchReport()
+        done: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
+        refill_below = 2 * self.settings.concurrency
+        outstanding = claims_made = 0
+        dry = look_again = False
+        try:
+            while True:
+                may_claim = not dry and not self.stopping.is_set() and claims_made < max_claims
+                if may_claim and outstanding < refill_below:
+                    batch, found = self._claim()
+                    claims_made += 1
+                    report.claimed += len(batch)
+                    for message in batch:
+                        self._pool.submit(self._work, message, found, done)
+                    outstanding += len(batch)
+                    # Nothing due now; what is in flight may yet make something due (a fallback).
+                    dry, look_again = not batch, not batch and outstanding > 0
+                    continue
+                if outstanding == 0:
+                    if look_again and not self.stopping.is_set() and claims_made < max_claims:
+                        dry = look_again = False
+                        continue
+                    return report
+                # Write many outcomes per transaction, but claim again before the threads run dry.
+                enough = min(outstanding, WRITE_BATCH, outstanding - refill_below + 1 if may_claim else outstanding)
+                finished = self._gather(done, enough)
+                outstanding -= len(finished)
+                self._record([outcome for outcome in finished if outcome is not None], report)
+        finally:
+            while outstanding > 0:  # a claim failed: still write what the sends in flight did
+                finished = self._gather(done, min(outstanding, WRITE_BATCH))
+                outstanding -= len(finished)
+                self._record([outcome for outcome in finished if outcome is not None], report)
+
+    @staticmethod
+    def _gather(done: queue.SimpleQueue[Outcome | None], enough: int) -> list[Outcome | None]:
+        """Wait for a finished message, then for up to ``enough`` within ``GATHER_SECONDS``."""
+        finished = [done.get()]
+        deadline = time.monotonic() + GATHER_SECONDS
+        while len(finished) < enough and (left := deadline - time.monotonic()) > 0:
+            try:
+                finished.append(done.get(timeout=left))
+            except queue.Empty:
                 break
-        return total
+        return finished
 
     def close(self) -> None:
         """Finish what is in flight, then release the thread pool."""
         self._pool.shutdown(wait=True)
 
-    # --- one message ------------------------------------------------------------------
-
-    def _process_safely(self, message_id: int) -> str:
-        try:
-            return self.process(message_id)
-        except Exception:  # a bug must not leave the message claimed until its lease ends
-            log.exception("dispatching message %s failed unexpectedly", message_id)
-            self._release(message_id, delay=timedelta(seconds=self.settings.backoff_base))
-            return "released"
-
-    def _release(self, message_id: int, delay: timedelta = timedelta(0)) -> None:
-        with self.sessions() as session:
-            session.execute(
-                update(Message)
-                .where(
-                    Message.id == message_id,
-                    Message.claimed_by == self.settings.worker_id,
-                    Message.status == MessageStatus.SENDING.value,
-                )
-                .values(
-                    status=MessageStatus.PENDING.value,
-                    claimed_by=None,
-                    claimed_until=None,
-                    next_attempt_at=self.clock() + delay,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            session.commit()
+    # --- one message ----------------------------------------------------------------------
 
     def process(self, message_id: int) -> str:
-        """Send one claimed message (or defer, fail, expire it); returns what happened."""
-        if self.stopping.is_set():
-            self._release(message_id)
-            return "released"
+        """Send one message this worker has claimed (or defer, fail, expire, hand it back)."""
         with self.sessions() as session:
-            message = session.get(Message, message_id)
-            if message is None or message.status != MessageStatus.SENDING.value:
+            message = claims.load(session, message_id, self.settings.worker_id)
+            if message is None:
                 return "lost"
-            if message.claimed_by != self.settings.worker_id:
-                return "lost"
-            now = self.clock()
-            if message.not_after is not None and now >= message.not_after:
-                return self._finish(session, message, MessageStatus.EXPIRED, "too-late")
-            choice = self._choose_channel(session, message, now)
-            if choice is None:
-                return self._finish(session, message, MessageStatus.FAILED, "no-channel")
-            channel_name = choice.channel
-            when = self.quiet_hours.plan(channel_name, now, now, message.not_after, message.safe_hours)
-            if when is None:
-                return self._finish(session, message, MessageStatus.EXPIRED, "quiet-hours")
-            if when > now + timedelta(seconds=30):
-                self._defer(session, message, when)
-                return "deferred"
-            try:
-                outgoing = self._outgoing(message, choice)
-            except Exception:  # a template that cannot be rendered will not render next time either
-                log.exception("message %s (%s) could not be rendered", message.id, message.kind)
-                return self._finish(session, message, MessageStatus.FAILED, "render-error")
-            channel = self.channels[channel_name]
-            if message.in_doubt:
-                found = channel.find_previous(outgoing, since=message.next_attempt_at - timedelta(minutes=1))
-                if found:
-                    return self._record(session, message, channel_name, now, SendResult("sent", provider_id=found), recovered=True)
-            session.commit()  # end the read transaction: no lock is held while we talk to the provider
-            self.limiter.wait(channel_name)
-            started = self.clock()
-            result = channel.send(outgoing)
-            return self._record(session, message, channel_name, started, result)
+            found = claims.lookups(session, [message])
+        outcome = self._handle_safely(message, found)
+        return outcome.name if self._record([outcome], DispatchReport()) else "lost"
 
-    def _choose_channel(self, session: Session, message: Message, now: datetime) -> Choice | None:
+    def _work(self, message: Claimed, found: Lookups, done: queue.SimpleQueue[Outcome | None]) -> None:
+        outcome = None
+        try:
+            outcome = self._handle_safely(message, found)
+        finally:
+            done.put(outcome)  # always, or the pipeline would wait for it forever
+
+    def _handle_safely(self, message: Claimed, found: Lookups) -> Outcome:
+        try:
+            return self._handle(message, found)
+        except Exception:  # a bug must not leave the message claimed until its lease ends
+            log.exception("dispatching message %s failed unexpectedly", message.id)
+            return handed_back(message, "released", self.clock() + timedelta(seconds=self.settings.backoff_base))
+
+    def _handle(self, message: Claimed, found: Lookups) -> Outcome:
+        """Decide, render and send one claimed message; the outcome is written by the caller."""
+        now = self.clock()
+        if self.stopping.is_set():
+            return handed_back(message, "released", now)
+        if message.not_after is not None and now >= message.not_after:
+            return closed(message, MessageStatus.EXPIRED, "too-late")
+        choice = self._choose_channel(message, message.excluded_channels, found, now)
+        if choice is None:
+            return closed(message, MessageStatus.FAILED, "no-channel")
+        if message.kind in self.quiet_hours.exempt_kinds:
+            when: datetime | None = now
+        else:
+            when = self.quiet_hours.plan(choice.channel, now, now, message.not_after, message.safe_hours)
+        if when is None:
+            return closed(message, MessageStatus.EXPIRED, "quiet-hours")
+        if when > now + timedelta(seconds=30):
+            return handed_back(message, "deferred", when, event="deferred", error_code="quiet-hours")
+        try:
+            outgoing = self._outgoing(message, choice)
+        except Exception:  # a template that cannot be rendered will not render next time either
+            log.exception("message %s (%s) could not be rendered", message.id, message.kind)
+            return closed(message, MessageStatus.FAILED, "render-error")
+        channel = self.channels[choice.channel]
+        if message.in_doubt:
+            previous = channel.find_previous(outgoing, since=message.next_attempt_at - timedelta(minutes=1))
+            if previous:
+                return self._attempted(message, choice.channel, found, now, SendResult("sent", provider_id=previous), True)
+        self.limiter.wait(choice.channel)
+        started = self.clock()
+        return self._attempted(message, choice.channel, found, started, channel.send(outgoing))
+
+    def _attempted(
+        self, message: Claimed, channel: str, found: Lookups, started: datetime, result: SendResult, recovered: bool = False
+    ) -> Outcome:
+        now = self.clock()
+        settings = self.settings
+        return attempted(
+            message,
+            channel,
+            settings.worker_id,
+            started,
+            now,
+            result,
+            recovered=recovered,
+            can_fall_back=lambda excluded: self._choose_channel(message, excluded, found, now) is not None,
+            max_attempts=settings.max_attempts,
+            delay=lambda attempts: backoff(attempts, settings.backoff_base, settings.backoff_cap, self._rng),
+        )
+
+    def _choose_channel(self, message: Claimed, excluded: list[str], found: Lookups, now: datetime) -> Choice | None:
         """The first channel in the person's order that is usable for this message.
 
         WhatsApp is usable with free text inside the 24-hour window after the person
@@ -295,37 +333,21 @@ class Dispatcher:
         }
         for name in message.channels:
             address = addresses.get(name)
-            if name in message.excluded_channels or not address or name not in self.channels:
+            if name in excluded or not address or name not in self.channels:
                 continue
-            if name != "webhook" and self._address_blocked(session, name, address):
+            if name != "webhook" and (name, address) in found.blocked:
                 continue
             if name != "whatsapp":
                 return Choice(name, address)
-            if self._whatsapp_window_open(session, address, now):
+            last = found.whatsapp_last.get(address)
+            if last is not None and now - last < WHATSAPP_WINDOW:
                 return Choice(name, address)
             template = self.settings.whatsapp_templates.get((message.kind, message.language))
             if template:
                 return Choice(name, address, content_sid=template)
         return None
 
-    def _address_blocked(self, session: Session, channel: str, address: str) -> bool:
-        return (
-            session.scalar(
-                select(AddressStatus.id).where(AddressStatus.channel == channel, AddressStatus.address == address)
-            )
-            is not None
-        )
-
-    def _whatsapp_window_open(self, session: Session, address: str, now: datetime) -> bool:
-        last = session.scalar(
-            select(InboundMessage.received_at)
-            .where(InboundMessage.channel == "whatsapp", InboundMessage.from_address == address)
-            .order_by(InboundMessage.received_at.desc())
-            .limit(1)
-        )
-        return last is not None and now - last < WHATSAPP_WINDOW
-
-    def _outgoing(self, message: Message, choice: Choice) -> Outgoing:
+    def _outgoing(self, message: Claimed, choice: Choice) -> Outgoing:
         channel, content_sid = choice.channel, choice.content_sid
         rendered = self.renderer.render(message.kind, message.language, message.context, channel)
         return Outgoing(
@@ -341,122 +363,37 @@ class Dispatcher:
             status_callback=self.status_callback(message.id, channel) if channel in ("sms", "whatsapp") else None,
         )
 
-    # --- recording ----------------------------------------------------------------------
+    # --- outcomes ---------------------------------------------------------------------------
 
-    def _still_mine(self, session: Session, message: Message) -> bool:
-        session.refresh(message, with_for_update=session.get_bind().dialect.name == "postgresql")
-        return message.status == MessageStatus.SENDING.value and message.claimed_by == self.settings.worker_id
+    def _record(self, outcomes: list[Outcome], report: DispatchReport) -> bool:
+        """Write outcomes in one transaction (one by one if that fails); True if all were ours.
 
-    def _event(self, session: Session, message: Message, status: str, error_code: str | None = None) -> None:
-        session.add(MessageEvent(message_id=message.id, at=self.clock(), status=status, source="dispatcher", error_code=error_code))
-
-    def _finish(self, session: Session, message: Message, status: MessageStatus, error_code: str) -> str:
-        message.status = status.value
-        message.error_code = error_code
-        message.claimed_by = None
-        message.claimed_until = None
-        self._event(session, message, status.value, error_code)
-        session.commit()
-        return "expired" if status == MessageStatus.EXPIRED else "failed"
-
-    def _defer(self, session: Session, message: Message, when: datetime) -> None:
-        message.status = MessageStatus.PENDING.value
-        message.next_attempt_at = when
-        message.claimed_by = None
-        message.claimed_until = None
-        self._event(session, message, "deferred", "quiet-hours")
-        session.commit()
-
-    def _record(
-        self,
-        session: Session,
-        message: Message,
-        channel: str,
-        started: datetime,
-        result: SendResult,
-        recovered: bool = False,
-    ) -> str:
-        """Write the attempt and move the message on; only if this worker still holds it."""
-        now = self.clock()
-        session.add(
-            MessageAttempt(
-                message_id=message.id,
-                channel=channel,
-                worker=self.settings.worker_id,
-                started_at=started,
-                finished_at=now,
-                outcome="recovered" if recovered else result.outcome,
-                provider_id=result.provider_id,
-                error_code=result.error_code,
-                error_message=(result.error_message or "")[:300] or None,
-            )
-        )
-        if not self._still_mine(session, message):
-            log.warning("message %s: lease lost before the outcome was recorded", message.id)
-            session.commit()
-            return "lost"
-        message.channel = channel
-        message.claimed_by = None
-        message.claimed_until = None
-        message.error_code = result.error_code
-        outcome: str = "recovered" if recovered else result.outcome
-        if result.outcome == "sent":
-            message.status = MessageStatus.SENT.value
-            message.provider_id = result.provider_id
-            message.sent_at = now
-            message.in_doubt = False
-            self._event(session, message, MessageStatus.SENT.value)
-        elif result.outcome == "permanent":
-            self._note_address(session, message, channel, result)
-            message.excluded_channels = [*message.excluded_channels, channel]
-            message.in_doubt = False
-            if self._choose_channel(session, message, now) is not None:
-                message.status = MessageStatus.PENDING.value
-                message.next_attempt_at = now
-                outcome = "fallback"
-                self._event(session, message, "fallback", result.error_code)
-            else:
-                message.status = MessageStatus.FAILED.value
-                outcome = "failed"
-                self._event(session, message, MessageStatus.FAILED.value, result.error_code)
-        else:
-            message.attempts += 1
-            message.in_doubt = result.outcome == "unknown"
-            if message.attempts >= self.settings.max_attempts and result.outcome == "transient":
-                message.status = MessageStatus.FAILED.value
-                outcome = "failed"
-                self._event(session, message, MessageStatus.FAILED.value, result.error_code)
-            else:
-                delay = backoff(message.attempts, self.settings.backoff_base, self.settings.backoff_cap, self._rng)
-                if result.retry_after:
-                    delay = max(delay, timedelta(seconds=result.retry_after))
-                message.status = MessageStatus.PENDING.value
-                message.next_attempt_at = now + delay
-                self._event(session, message, "retry", result.error_code)
-        session.commit()
-        return outcome
-
-    def _note_address(self, session: Session, message: Message, channel: str, result: SendResult) -> None:
-        """A permanent error that says "never on this channel again" is remembered for the address.
-
-        For e-mail only a mailbox the receiving server refused at RCPT TO counts: a refused
-        sender or content is our problem, not the address's.
+        An outcome that cannot be written at all leaves its message claimed: when the
+        lease runs out it is claimed again in doubt, and the provider is asked first.
         """
-        error_code = result.error_code
-        verdict = ADDRESS_VERDICTS.get(int(error_code)) if (error_code or "").isdigit() else None
-        address = message.email if channel == "email" else message.phone
-        if channel == "email" and (result.error_message or "").startswith("RCPT TO refused: 55"):
-            verdict = "invalid"
-        if verdict and address:
-            record_address_status(session, channel, address, verdict, error_code, self.clock())
+        if not outcomes:
+            return True
+        unwritten: set[int] = set()
+        try:
+            ours = self._write(outcomes)
+        except Exception:
+            log.exception("writing %s outcomes at once failed", len(outcomes))
+            ours, unwritten = set(), {outcome.claimed.id for outcome in outcomes}
+            for outcome in outcomes if len(outcomes) > 1 else ():
+                try:
+                    ours |= self._write([outcome])
+                    unwritten.discard(outcome.claimed.id)
+                except Exception:
+                    log.exception("message %s: the outcome could not be written; its lease will run out", outcome.claimed.id)
+        for outcome in outcomes:
+            if outcome.claimed.id in ours:
+                report.add(outcome.name)
+            elif outcome.claimed.id not in unwritten:
+                log.warning("message %s: lease lost before the outcome was recorded", outcome.claimed.id)
+        return len(ours) == len(outcomes)
 
-
-def record_address_status(session: Session, channel: str, address: str, status: str, reason: str | None, now: datetime) -> None:
-    """Remember that an address is opted out or unusable on a channel (insert or update)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(AddressStatus).values(channel=channel, address=address, status=status, reason=reason, updated_at=now)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["channel", "address"], set_={"status": status, "reason": reason, "updated_at": now}
-        )
-    )
+    def _write(self, outcomes: list[Outcome]) -> set[int]:
+        with self.sessions() as session:
+            ours = claims.write(session, self.settings.worker_id, self.clock(), outcomes)
+            session.commit()
+        return ours

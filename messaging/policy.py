@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
 ONE_MINUTE = timedelta(minutes=1)
@@ -49,11 +50,15 @@ class QuietHours:
 
     timezone: ZoneInfo
     allowed: dict[str, Window] = field(default_factory=dict)
+    #: Kinds a person asks for and waits for at that moment (a one-time PIN): held until
+    #: morning they would only expire, so neither quiet nor safe hours apply to them.
+    exempt_kinds: frozenset[str] = frozenset()
 
     @classmethod
-    def from_quiet(cls, timezone: str, quiet: dict[str, str]) -> "QuietHours":
+    def from_quiet(cls, timezone: str, quiet: dict[str, str], exempt_kinds: Iterable[str] = ()) -> "QuietHours":
         """Build from quiet windows as people state them: {"sms": "20:30-08:00"}."""
-        return cls(ZoneInfo(timezone), {channel: Window.parse(text).complement() for channel, text in quiet.items()})
+        allowed = {channel: Window.parse(text).complement() for channel, text in quiet.items()}
+        return cls(ZoneInfo(timezone), allowed, frozenset(exempt_kinds))
 
     def _windows(self, channel: str, safe_hours: str | None) -> list[Window]:
         windows = [self.allowed[channel]] if channel in self.allowed else []

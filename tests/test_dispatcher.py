@@ -7,9 +7,13 @@ boundary. Each test runs on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
+import threading
+import time
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterator
@@ -22,7 +26,9 @@ from fakes.twilio_server import FakeTwilio
 from messaging.channels import ChannelSettings, build_channels
 from messaging.db import utcnow
 from messaging.dispatcher import Dispatcher, DispatchSettings
-from messaging.models import AddressStatus, Message, MessageAttempt, MessageStatus
+from messaging.channels.base import Outgoing, SendResult
+from messaging.dispatcher import record_address_status
+from messaging.models import AddressStatus, Message, MessageAttempt, MessageEvent, MessageStatus
 from messaging.outbox import Recipient, cancel, enqueue
 from messaging.policy import QuietHours
 from messaging.templates import Renderer, load_templates
@@ -30,7 +36,9 @@ from portal.db import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 ANNA = Recipient(key="person:1", language="it", phone="+393331112222", email="anna@example.org", channels=("sms", "email"))
-QUIET = QuietHours.from_quiet("Europe/Rome", {"sms": "20:30-08:00", "whatsapp": "20:30-08:00"})
+QUIET = QuietHours.from_quiet(
+    "Europe/Rome", {"sms": "20:30-08:00", "whatsapp": "20:30-08:00"}, exempt_kinds={"one_time_pin"}
+)
 RECEIPT = {"reference": "PU-7K4M-9Q2D", "helpline": "800 123 456", "link": "http://localhost/intake/resume"}
 MIDDAY = datetime.fromisoformat("2026-11-23T11:00:00+00:00")  # 12:00 in Rome
 
@@ -300,6 +308,21 @@ def test_a_message_due_in_quiet_hours_waits_for_the_morning(sessions, twilio, ma
     assert dispatcher.drain().sent == 1
 
 
+def test_a_pin_asked_for_at_night_goes_at_once_while_a_receipt_waits(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """The person is waiting for the PIN now; held until 08:00 it would only expire."""
+    night = datetime.fromisoformat("2026-11-23T22:00:00+00:00")  # 23:00 in Rome
+    with sessions() as session:
+        pin = enqueue(session, ANNA, "one_time_pin", {"pin": "482913", "minutes": 15}, night, idempotency_key="pin")
+        session.commit()
+        pin_id = pin.id
+    receipt_id = _enqueue(sessions, "night-receipt", send_at=night)
+    report = make_dispatcher(clock=Clock(night)).drain()
+    assert (report.sent, report.deferred) == (1, 1)
+    assert _message(sessions, pin_id).status == MessageStatus.SENT
+    assert _message(sessions, receipt_id).status == MessageStatus.PENDING
+    assert len(twilio.messages) == 1 and "482913" in twilio.messages[0]["body"]
+
+
 def test_a_reminder_that_would_arrive_after_the_appointment_began_is_not_sent(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
     """A worker that was down all morning does not remind people of a meeting already started."""
     message_id = _enqueue(sessions, "stale", not_after=MIDDAY - timedelta(minutes=5))
@@ -399,3 +422,148 @@ def test_one_claim_never_takes_more_than_its_batch_from_a_large_fresh_backlog(se
     with sessions() as session:
         claimed = session.scalar(select(func.count()).select_from(Message).where(Message.status == MessageStatus.SENDING.value))
     assert claimed == 200
+
+
+class _Wrapped:
+    """A real channel with a hook run around each send, to stage what happens meanwhile."""
+
+    def __init__(self, inner, before=lambda outgoing: None, after=lambda outgoing: None) -> None:  # type: ignore[no-untyped-def]
+        self.inner, self.name, self.before, self.after = inner, inner.name, before, after
+
+    def send(self, outgoing: Outgoing) -> SendResult:
+        self.before(outgoing)
+        result = self.inner.send(outgoing)
+        self.after(outgoing)
+        return result
+
+    def find_previous(self, outgoing: Outgoing, since: datetime) -> str | None:
+        return self.inner.find_previous(outgoing, since)
+
+
+def _person(n: int, channels: tuple[str, ...] = ("sms",)) -> Recipient:
+    return Recipient(key="person:{}".format(n), language="it", phone="+39333{:07d}".format(n), email="p{}@example.org".format(n), channels=channels)
+
+
+def _statuses(sessions) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return {message_id: status for message_id, status in session.execute(select(Message.id, Message.status))}
+
+
+def test_one_slow_send_does_not_hold_up_the_messages_claimed_after_it(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """The provider hangs on one number: everybody else's message goes out meanwhile, not after it."""
+    slow = _enqueue(sessions, "slow", recipient=_person(100))  # first in line, so in the first batch
+    quick = [_enqueue(sessions, "quick:{}".format(n), recipient=_person(n)) for n in range(5)]
+    dispatcher = make_dispatcher(batch_size=2, concurrency=3)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold(outgoing: Outgoing) -> None:
+        if outgoing.to == _person(100).phone:
+            holding.set()
+            assert release.wait(30)
+
+    dispatcher.channels["sms"] = _Wrapped(dispatcher.channels["sms"], before=hold)
+    reports = []
+    runner = threading.Thread(target=lambda: reports.append(dispatcher.drain()))
+    runner.start()
+    try:
+        assert holding.wait(10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_statuses(sessions)[i] != MessageStatus.SENT for i in quick):
+            time.sleep(0.05)
+        statuses = _statuses(sessions)
+        assert [statuses[i] for i in quick] == [MessageStatus.SENT] * 5
+        assert statuses[slow] == MessageStatus.SENDING
+    finally:
+        release.set()
+        runner.join(30)
+    assert reports[0].sent == 6
+    assert len(twilio.messages) == 6
+
+
+def test_a_send_whose_lease_was_taken_over_meanwhile_is_not_recorded_as_ours_and_goes_out_once(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """A worker stalled past its lease while the provider took the SMS: the worker that took the
+    message over (here even under the same name, as a restarted worker) finds it at the provider
+    and records it; the stalled one records nothing and nobody gets a second SMS."""
+    start = (utcnow() - timedelta(days=1)).replace(hour=11, minute=0, second=0, microsecond=0)  # midday in Rome
+    message_id = _enqueue(sessions, "stalled", send_at=start)
+    stalled = make_dispatcher("w1", clock=Clock(start))
+    successor = make_dispatcher("w1", clock=Clock(start + timedelta(minutes=3)))  # after the 2-minute lease
+    taken_over: list[int] = []
+    stalled.channels["sms"] = _Wrapped(stalled.channels["sms"], after=lambda _outgoing: taken_over.extend(successor.claim()))
+
+    assert stalled.drain().sent == 0
+    assert taken_over == [message_id]
+    held = _message(sessions, message_id)
+    assert (held.status, held.in_doubt, held.sent_at) == (MessageStatus.SENDING, True, None)
+
+    assert successor.process(message_id) == "recovered"
+    message = _message(sessions, message_id)
+    assert message.status == MessageStatus.SENT and message.provider_id == twilio.messages[0]["sid"]
+    assert len(twilio.messages) == 1
+    with sessions() as session:
+        assert [a.outcome for a in session.scalars(select(MessageAttempt).order_by(MessageAttempt.id))] == ["sent", "recovered"]
+        assert [e.status for e in session.scalars(select(MessageEvent).where(MessageEvent.message_id == message_id))] == ["sent"]
+
+
+def test_many_messages_recorded_together_each_keep_their_own_provider_id_attempt_and_event(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """Outcomes are written many per transaction: none may land on another person's message."""
+    for n in range(50):
+        _enqueue(sessions, "many:{}".format(n), recipient=_person(n))
+    assert make_dispatcher(batch_size=20, concurrency=8).drain().sent == 50
+    sid_for = {sent["to"]: sent["sid"] for sent in twilio.messages}
+    assert len(sid_for) == len(twilio.messages) == 50
+    with sessions() as session:
+        for message in session.scalars(select(Message)):
+            assert (message.status, message.claimed_by, message.provider_id) == (MessageStatus.SENT, None, sid_for[message.phone])
+            assert [(a.outcome, a.provider_id) for a in message.attempts_log] == [("sent", message.provider_id)]
+            assert [e.status for e in message.events] == ["sent"]
+
+
+def test_an_opted_out_number_in_the_middle_of_a_batch_changes_the_channel_of_that_person_only(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """Address verdicts are read once per batch, and still apply to exactly the right people."""
+    ids = [_enqueue(sessions, "mixed:{}".format(n), recipient=_person(n, ("sms", "email"))) for n in range(3)]
+    with sessions() as session:
+        record_address_status(session, "sms", _person(1).phone, "opted_out", "STOP", MIDDAY)  # type: ignore[arg-type]
+        session.commit()
+    assert make_dispatcher().drain().sent == 3
+    assert sorted(sent["to"] for sent in twilio.messages) == [_person(0).phone, _person(2).phone]
+    assert [_message(sessions, i).channel for i in ids] == ["sms", "email", "sms"]
+
+
+def test_stopping_in_the_middle_of_a_backlog_records_the_sends_in_flight_and_hands_back_the_rest(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
+    """SIGTERM while a backlog is going out: what reached the provider is recorded as sent,
+    everything else is pending and claimed by nobody, at once ready for another worker."""
+    for n in range(30):
+        _enqueue(sessions, "backlog:{}".format(n), recipient=_person(n))
+    dispatcher = make_dispatcher(batch_size=10, concurrency=2)
+
+    def stop_after_three(_outgoing: Outgoing) -> None:
+        if len(twilio.messages) >= 3:
+            dispatcher.stopping.set()
+
+    dispatcher.channels["sms"] = _Wrapped(dispatcher.channels["sms"], after=stop_after_three)
+    report = dispatcher.drain()
+    with sessions() as session:
+        rows = session.scalars(select(Message)).all()
+    statuses = Counter(message.status for message in rows)
+    assert 3 <= report.sent < 30
+    assert statuses[MessageStatus.SENT] == report.sent == len(twilio.messages)
+    assert statuses[MessageStatus.PENDING] == 30 - report.sent
+    assert report.released == report.claimed - report.sent
+    assert all(message.claimed_by is None and message.claimed_until is None for message in rows)
+
+
+def test_asking_the_provider_about_a_message_never_writes_the_persons_number_to_the_logs(sessions, twilio, make_dispatcher, caplog) -> None:  # type: ignore[no-untyped-def]
+    """The worker logs at INFO; looking a message up at Twilio filters by phone number, and
+    that query must not end up in the log."""
+    caplog.set_level(logging.INFO)
+    start = (utcnow() - timedelta(days=1)).replace(hour=11, minute=0, second=0, microsecond=0)  # midday in Rome
+    _enqueue(sessions, "asked-about", send_at=start)
+    twilio.crash_after_accepting_next(1)
+    clock = Clock(start)
+    dispatcher = make_dispatcher(clock=clock)
+    assert dispatcher.drain().retried == 1
+    clock.advance(minutes=10)
+    assert dispatcher.drain().sent == 1
+    assert len(twilio.messages) == 1 and twilio.stats["list_pages"] >= 1
+    assert ANNA.phone not in caplog.text and ANNA.phone.lstrip("+") not in caplog.text

@@ -28,6 +28,8 @@ class ChannelSettings:
     mail_from: str = ""
     webhook_secret: str = ""
     timeout: float = 10.0
+    #: Sends in flight at once (``DISPATCH_CONCURRENCY``): the Twilio client keeps as many connections open.
+    dispatch_concurrency: int = 16
     #: Whether the console channel may log message bodies (development only).
     console_shows_bodies: bool = True
 
@@ -42,7 +44,11 @@ def build_channels(settings: ChannelSettings) -> dict[str, Channel]:
         from messaging.channels.twilio import TwilioChannel, make_client
 
         client = make_client(
-            settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_base_url, settings.timeout
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            settings.twilio_api_base_url,
+            settings.timeout,
+            connections=settings.dispatch_concurrency,
         )
         if settings.twilio_sms_from or settings.twilio_messaging_service_sid:
             channels["sms"] = TwilioChannel(

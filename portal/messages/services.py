@@ -51,7 +51,9 @@ def channel_settings(config: Config) -> ChannelSettings:
 def quiet_hours(config: Config) -> QuietHours:
     """Quiet windows per channel in the agency's time zone."""
     windows = {"sms": config.quiet_hours_sms, "whatsapp": config.quiet_hours_whatsapp, "email": config.quiet_hours_email}
-    return QuietHours.from_quiet(config.timezone, {name: text for name, text in windows.items() if text})
+    quiet = {name: text for name, text in windows.items() if text}
+    # A PIN is asked for by the person at that moment and expires in minutes.
+    return QuietHours.from_quiet(config.timezone, quiet, exempt_kinds={"one_time_pin"})
 
 
 def renderer(config: Config) -> Renderer:
