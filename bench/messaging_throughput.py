@@ -186,7 +186,7 @@ def machine_cpu_seconds() -> float:
     try:
         with open("/proc/stat") as f:
             ticks = [int(value) for value in f.readline().split()[1:]]
-        return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
+        return (sum(ticks[:8]) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # not idle, not iowait
     except (OSError, IndexError, ValueError):
         return 0.0
 

@@ -33,14 +33,14 @@ from messaging.channels.base import Channel, Outgoing, SendResult
 from messaging.claims import Claimed, Lookups, record_address_status
 from messaging.db import utcnow
 from messaging.models import MessageStatus
-from messaging.outcomes import Outcome, attempted, closed, handed_back
+from messaging.outcomes import Choice, Outcome, attempted, backoff, choose_channel, closed, handed_back
 from messaging.policy import QuietHours
 
+#: Choice, backoff and record_address_status are re-exported: callers import them from here.
 __all__ = ["Choice", "DispatchReport", "DispatchSettings", "Dispatcher", "RateLimiter", "backoff", "record_address_status"]
 
 log = logging.getLogger("messaging.dispatcher")
 
-WHATSAPP_WINDOW = timedelta(hours=24)
 #: Outcomes are written together, up to this many per transaction...
 WRITE_BATCH = 64
 #: ...waiting at most this long after the first one for the others.
@@ -101,15 +101,6 @@ class DispatchReport:
             self.released += 1
 
 
-@dataclass(frozen=True)
-class Choice:
-    """The channel a message goes out on, to which address, and as which WhatsApp template."""
-
-    channel: str
-    address: str
-    content_sid: str | None = None
-
-
 class RateLimiter:
     """A token bucket per channel, shared by the threads of one dispatcher."""
 
@@ -129,12 +120,6 @@ class RateLimiter:
             self._next[channel] = slot + 1.0 / rate
         if slot > now:
             time.sleep(slot - now)
-
-
-def backoff(attempt: int, base: float, cap: float, rng: random.Random) -> timedelta:
-    """Exponential back-off with jitter: spread retries so a provider outage is not hammered."""
-    ceiling = min(cap, base * (2 ** max(attempt - 1, 0)))
-    return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
 
 
 class Dispatcher:
@@ -191,6 +176,13 @@ class Dispatcher:
         return self._pump(max_claims=max_passes)
 
     def _pump(self, max_claims: int) -> DispatchReport:
+        """Claim, hand to the sending threads, write back what finished; until nothing is left.
+
+        Stops claiming when a claim finds nothing (but looks once more after the sends in
+        flight, which may have made something due: a fallback), after ``max_claims``
+        claims, or when ``stopping`` is set; returns once every claimed message has an
+        outcome written.
+        """
         report = DispatchReport()
         done: queue.SimpleQueue[Outcome | None] = queue.SimpleQueue()
         refill_below = 2 * self.settings.concurrency
@@ -205,7 +197,7 @@ class Dispatcher:
                     report.claimed += len(batch)
                     for message in batch:
                         self._pool.submit(self._work, message, found, done)
-                    outstanding += len(batch)
+                        outstanding += 1
                     # Nothing due now; what is in flight may yet make something due (a fallback).
                     dry, look_again = not batch, not batch and outstanding > 0
                     continue
@@ -274,7 +266,7 @@ class Dispatcher:
             return handed_back(message, "released", now)
         if message.not_after is not None and now >= message.not_after:
             return closed(message, MessageStatus.EXPIRED, "too-late")
-        choice = self._choose_channel(message, message.excluded_channels, found, now)
+        choice = self._choose(message, message.excluded_channels, found, now)
         if choice is None:
             return closed(message, MessageStatus.FAILED, "no-channel")
         if message.kind in self.quiet_hours.exempt_kinds:
@@ -294,13 +286,24 @@ class Dispatcher:
         if message.in_doubt:
             previous = channel.find_previous(outgoing, since=message.next_attempt_at - timedelta(minutes=1))
             if previous:
-                return self._attempted(message, choice.channel, found, now, SendResult("sent", provider_id=previous), True)
+                already = SendResult("sent", provider_id=previous)
+                return self._attempted(message, choice.channel, found, now, already, recovered=True)
         self.limiter.wait(choice.channel)
         started = self.clock()
         return self._attempted(message, choice.channel, found, started, channel.send(outgoing))
 
+    def _choose(self, message: Claimed, excluded: list[str], found: Lookups, now: datetime) -> Choice | None:
+        """The channel for ``message`` among this dispatcher's, leaving out ``excluded``."""
+        return choose_channel(message, excluded, found, now, self.channels, self.settings.whatsapp_templates)
+
     def _attempted(
-        self, message: Claimed, channel: str, found: Lookups, started: datetime, result: SendResult, recovered: bool = False
+        self,
+        message: Claimed,
+        channel: str,
+        found: Lookups,
+        started: datetime,
+        result: SendResult,
+        recovered: bool = False,
     ) -> Outcome:
         now = self.clock()
         settings = self.settings
@@ -312,40 +315,10 @@ class Dispatcher:
             now,
             result,
             recovered=recovered,
-            can_fall_back=lambda excluded: self._choose_channel(message, excluded, found, now) is not None,
+            can_fall_back=lambda excluded: self._choose(message, excluded, found, now) is not None,
             max_attempts=settings.max_attempts,
             delay=lambda attempts: backoff(attempts, settings.backoff_base, settings.backoff_cap, self._rng),
         )
-
-    def _choose_channel(self, message: Claimed, excluded: list[str], found: Lookups, now: datetime) -> Choice | None:
-        """The first channel in the person's order that is usable for this message.
-
-        WhatsApp is usable with free text inside the 24-hour window after the person
-        last wrote to us, otherwise only with an approved template for the kind and
-        language; without either it is skipped for the next channel.
-        """
-        addresses = {
-            "sms": message.phone,
-            "whatsapp": message.phone,
-            "email": message.email,
-            "webhook": message.webhook_url,
-            "console": message.phone or message.email,
-        }
-        for name in message.channels:
-            address = addresses.get(name)
-            if name in excluded or not address or name not in self.channels:
-                continue
-            if name != "webhook" and (name, address) in found.blocked:
-                continue
-            if name != "whatsapp":
-                return Choice(name, address)
-            last = found.whatsapp_last.get(address)
-            if last is not None and now - last < WHATSAPP_WINDOW:
-                return Choice(name, address)
-            template = self.settings.whatsapp_templates.get((message.kind, message.language))
-            if template:
-                return Choice(name, address, content_sid=template)
-        return None
 
     def _outgoing(self, message: Claimed, choice: Choice) -> Outgoing:
         channel, content_sid = choice.channel, choice.content_sid

@@ -1,23 +1,80 @@
-"""What became of a claimed message, as the rows that will record it.
+"""What becomes of a claimed message: its channel, and the rows that record each step.
 
-Deciding and writing are kept apart: a sending thread turns a provider's answer into an
-:class:`Outcome` without touching the database, and the dispatcher's pumping thread
-writes many outcomes in one transaction (:func:`messaging.claims.write`), each only if
-the claim is still this worker's.
+Deciding and writing are kept apart: a sending thread chooses the channel from what was
+read for its whole batch, turns the provider's answer into an :class:`Outcome` without
+touching the database, and the dispatcher's pumping thread writes many outcomes in one
+transaction (:func:`messaging.claims.write`), each only if the claim is still this
+worker's.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Container, Mapping
 
 from messaging.channels.base import SendResult
 from messaging.channels.twilio import ADDRESS_VERDICTS
 from messaging.models import MessageStatus
 
 if TYPE_CHECKING:
-    from messaging.claims import Claimed
+    from messaging.claims import Claimed, Lookups
+
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The channel a message goes out on, to which address, and as which WhatsApp template."""
+
+    channel: str
+    address: str
+    content_sid: str | None = None
+
+
+def choose_channel(
+    message: Claimed,
+    excluded: list[str],
+    found: Lookups,
+    now: datetime,
+    available: Container[str],
+    whatsapp_templates: Mapping[tuple[str, str], str],
+) -> Choice | None:
+    """The first channel in the person's order that is usable for this message.
+
+    WhatsApp is usable with free text inside the 24-hour window after the person
+    last wrote to us, otherwise only with an approved template for the kind and
+    language; without either it is skipped for the next channel.
+    """
+    addresses = {
+        "sms": message.phone,
+        "whatsapp": message.phone,
+        "email": message.email,
+        "webhook": message.webhook_url,
+        "console": message.phone or message.email,
+    }
+    for name in message.channels:
+        address = addresses.get(name)
+        if name in excluded or not address or name not in available:
+            continue
+        if name != "webhook" and (name, address) in found.blocked:
+            continue
+        if name != "whatsapp":
+            return Choice(name, address)
+        last = found.whatsapp_last.get(address)
+        if last is not None and now - last < WHATSAPP_WINDOW:
+            return Choice(name, address)
+        template = whatsapp_templates.get((message.kind, message.language))
+        if template:
+            return Choice(name, address, content_sid=template)
+    return None
+
+
+def backoff(attempt: int, base: float, cap: float, rng: random.Random) -> timedelta:
+    """Exponential back-off with jitter: spread retries so a provider outage is not hammered."""
+    ceiling = min(cap, base * (2 ** max(attempt - 1, 0)))
+    return timedelta(seconds=rng.uniform(ceiling / 2, ceiling))
 
 
 @dataclass(frozen=True, slots=True)

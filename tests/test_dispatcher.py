@@ -276,9 +276,12 @@ def test_a_lease_that_ran_out_is_claimed_again_and_sent_once(sessions, twilio, m
 
 def test_before_sending_again_the_provider_is_asked_whether_it_already_took_the_message(sessions, twilio, make_dispatcher) -> None:  # type: ignore[no-untyped-def]
     """Twilio accepted it but the answer was lost: the retry finds it there and sends nothing."""
-    message_id = _enqueue(sessions, "lost-answer")
+    # Yesterday at 12:00 Rome: inside sending hours whatever the hour the test runs at, and
+    # before the fake's real clock, so the provider lookup "since the claim" sees the message.
+    yesterday_noon = (utcnow() - timedelta(days=1)).replace(hour=11, minute=0, second=0, microsecond=0)
+    message_id = _enqueue(sessions, "lost-answer", send_at=yesterday_noon)
     twilio.crash_after_accepting_next(1)
-    clock = Clock(utcnow())
+    clock = Clock(yesterday_noon)
     dispatcher = make_dispatcher(clock=clock)
     with sessions() as session:
         session.get(Message, message_id).next_attempt_at = clock.now
