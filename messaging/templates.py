@@ -49,6 +49,7 @@ KINDS: tuple[str, ...] = (
     "appointment_rescheduled",
     "appointment_cancelled",
     "waiting_list_offer",
+    "waiting_list_joined",
     "one_time_pin",
     "intake_receipt",
     "no_show_followup",

@@ -51,6 +51,7 @@ def create_app(config: Config | None = None) -> Flask:
     triage.init_app(app)  # so do triage rules that are broken or name unknown questions
 
     from portal.appointments.staff import bp as calendar_bp
+    from portal.appointments.staff_waiting import bp as waiting_list_bp
     from portal.appointments.views import bp as appointments_bp
     from portal.auth.views import bp as auth_bp
     from portal.console.views import bp as console_bp
@@ -65,6 +66,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(console_bp)
     app.register_blueprint(appointments_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(waiting_list_bp)
     _mount_messaging(app, config)
     from portal.appointments import replies
 

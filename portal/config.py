@@ -85,6 +85,8 @@ class Config:
     patron_saint_day: str = ""
     #: A person without a free slot within this many days may join the waiting list.
     waiting_list_after_days: int = 14
+    #: How long a freed time offered to the first in line is kept for them.
+    waiting_list_hold_minutes: int = 30
     #: Where request counts for rate limits are kept: "memory://" (one process) or a
     #: shared store such as "redis://host:6379" when several web processes run.
     ratelimit_storage_uri: str = "memory://"
@@ -160,6 +162,7 @@ class Config:
             booking_horizon_days=_int(environ, "BOOKING_HORIZON_DAYS", 60),
             patron_saint_day=_month_day(environ, "PATRON_SAINT_DAY"),
             waiting_list_after_days=_int(environ, "WAITING_LIST_AFTER_DAYS", 14),
+            waiting_list_hold_minutes=_int(environ, "WAITING_LIST_HOLD_MINUTES", 30),
             ratelimit_storage_uri=environ.get("RATELIMIT_STORAGE_URI", "memory://"),
             ratelimit_enabled=environ.get("RATELIMIT_ENABLED", "true").strip().lower() not in {"0", "false", "no"},
             proxy_count=_int(environ, "PROXY_COUNT", 0),

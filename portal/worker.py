@@ -19,6 +19,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from portal.appointments.waiting import waiting_list_job
 from portal.auth.services import purge_login_throttle
 from portal.db import get_session, utcnow
 from portal.intake.services import purge_expired as purge_expired_intakes
@@ -42,6 +43,7 @@ JOBS: tuple[Job, ...] = (
     Job("messaging.dispatch", dispatch_job, {"trigger": "interval", "seconds": 5}),
     Job("auth.purge_login_throttle", purge_login_throttle, {"trigger": "interval", "minutes": 30}),
     Job("intake.purge_expired_drafts", purge_expired_intakes, {"trigger": "interval", "hours": 1}),
+    Job("appointments.waiting_list", waiting_list_job, {"trigger": "interval", "minutes": 1}),
 )
 
 

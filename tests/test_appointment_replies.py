@@ -187,3 +187,47 @@ def test_a_reply_from_someone_else_about_this_appointment_does_not_cancel_it(
     assert received.inbound.inbox_status == "open"
     session.expire_all()
     assert session.get(Appointment, booked.id).status == "booked"
+
+
+# --- replies to a waiting-list offer ------------------------------------------------------------
+
+
+@pytest.fixture
+def offered(session: Session, agency: Agency, rules: BookingPolicy):  # type: ignore[no-untyped-def]  # noqa: F811
+    """Maria waits in line; Anna's only free time inside the window is held for her, the offer sent."""
+    from portal.appointments import waiting
+    from portal.appointments.models import WaitingListOffer
+
+    plan(session, agency.anna, agency.centro, EVERY_DAY, "09:00", "09:30", modes=["in_person"])
+    session.commit()
+    entry = waiting.join(session, _person(session), agency.service, now=utcnow(), policy=rules)
+    session.commit()
+    offer = session.scalars(select(WaitingListOffer).where(WaitingListOffer.entry_id == entry.id)).one()
+    message = session.scalars(select(Message).where(Message.subject_key == offer.subject_key)).one()
+    message.status, message.sent_at, message.channel = MessageStatus.SENT.value, utcnow(), "sms"
+    session.commit()
+    return offer
+
+
+def test_replying_1_to_a_waiting_list_offer_books_the_held_time(client: FlaskClient, session: Session, offered) -> None:  # type: ignore[no-untyped-def]
+    answer = _reply(client, "1")
+
+    assert "<Message>" in answer and "l'appuntamento è tuo" in answer.lower()
+    session.expire_all()
+    appointment = session.scalars(select(Appointment)).one()
+    assert (appointment.status, appointment.starts_at) == ("booked", offered.starts_at)
+    assert session.get(type(offered), offered.id).status == "accepted"
+    assert _only_inbound(session).handled_by == "waiting_offer:{}:accepted".format(offered.id)
+
+
+def test_replying_2_to_a_waiting_list_offer_keeps_the_place_and_frees_the_time(
+    client: FlaskClient, session: Session, offered  # type: ignore[no-untyped-def]
+) -> None:
+    answer = _reply(client, "2")
+
+    assert "<Message>" in answer
+    session.expire_all()
+    offer = session.get(type(offered), offered.id)
+    assert offer.status == "declined" and offer.entry.status == "waiting"
+    assert session.scalars(select(Appointment)).all() == []
+    assert _only_inbound(session).handled_by == "waiting_offer:{}:declined".format(offered.id)

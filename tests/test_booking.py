@@ -307,13 +307,15 @@ def test_the_booking_rules_come_from_the_configuration(tmp_path: Any) -> None:
 
     config = Config.from_env(
         {"BOOKING_MIN_NOTICE_HOURS": "2", "BOOKING_HORIZON_DAYS": "30", "PATRON_SAINT_DAY": "06-24",
-         "REMINDER_OFFSETS": "1d", "REMINDER_MIN_GAP_MINUTES": "30", "TIMEZONE": "Europe/Rome"},
+         "REMINDER_OFFSETS": "1d", "REMINDER_MIN_GAP_MINUTES": "30", "TIMEZONE": "Europe/Rome",
+         "WAITING_LIST_AFTER_DAYS": "10", "WAITING_LIST_HOLD_MINUTES": "45"},
         tmp_path,
     )
     rules = BookingPolicy.from_config(config)
     assert (rules.min_notice, rules.horizon, rules.patron_day) == (timedelta(hours=2), timedelta(days=30), (6, 24))
     assert rules.reminders == ReminderPolicy(offsets=(timedelta(days=1),), min_gap_after_booking=timedelta(minutes=30))
-    assert config.waiting_list_after_days == 14
+    assert (rules.waiting_after, rules.offer_hold) == (timedelta(days=10), timedelta(minutes=45))
+    assert rules.quiet is not None and not rules.quiet.is_allowed("sms", datetime(2026, 7, 1, 21, tzinfo=timezone.utc))
     assert BookingPolicy.from_config(make_config("sqlite://", tmp_path)).patron_day is None
     for wrong in ("24-06", "6-24", "02-30", "june"):
         with pytest.raises(ConfigError, match="PATRON_SAINT_DAY"):

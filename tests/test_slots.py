@@ -367,3 +367,18 @@ def test_a_slot_id_round_trips_and_a_tampered_one_is_refused(session: Session, a
             decode_slot(forged, SECRET)
     with pytest.raises(InvalidSlot):
         decode_slot(slot_id, "another-secret")
+
+
+def test_in_person_slots_keep_to_the_office_opening_hours_and_phone_calls_do_not_need_them(
+    session: Session, agency: Agency
+) -> None:
+    from portal.agency.models import OfficeHours
+
+    plan(session, agency.anna, agency.centro, [0], "08:00", "14:00")
+    session.add(OfficeHours(office_id=agency.centro.id, weekday=0, opens=time(9), closes=time(12, 30)))
+    session.commit()
+    found = slots_on(session, policy(), agency.service, date(2026, 7, 6), utc(2026, 7, 1))
+    in_person = local_times(s for s in found if s.mode == "in_person")
+    by_phone = local_times(s for s in found if s.mode == "phone_call")
+    assert in_person[0] == "09:00" and in_person[-1] == "12:00" and len(in_person) == 7
+    assert by_phone[0] == "08:00" and by_phone[-1] == "13:30"

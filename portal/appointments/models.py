@@ -189,3 +189,123 @@ class Appointment(Base):
     def subject_key(self) -> str:
         """What messaging files this appointment's messages under (and cancels them by)."""
         return "appointment:{}".format(self.id)
+
+
+#: A waiting-list entry: in line, served (it led to a booking), left (by the person or an
+#: operator) or lapsed (too many offers went unanswered).
+WAITING_STATUSES: tuple[str, ...] = ("waiting", "booked", "left", "lapsed")
+#: An offer: held for the person until it is accepted, declined or expires; withdrawn
+#: when the person leaves the list or the time stops being bookable while held.
+OFFER_STATUSES: tuple[str, ...] = ("held", "accepted", "declined", "expired", "withdrawn")
+WAITING = "waiting"
+HELD = "held"
+
+
+class WaitingListEntry(Base):
+    """A person waiting for an earlier time of a service than the free ones.
+
+    The line is per service, in the order people joined (``created_at``, then ``id``).
+    Office, mode and language narrow what may be offered; None means any.
+    """
+
+    __tablename__ = "waiting_list_entry"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", WAITING_STATUSES), name="known_status"),
+        CheckConstraint(_one_of("channel", APPOINTMENT_CHANNELS), name="known_channel"),
+        CheckConstraint("mode IS NULL OR " + _one_of("mode", MODES), name="known_mode"),
+        Index("ix_waiting_list_entry_line", "service_id", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    intake_id: Mapped[int | None] = mapped_column(ForeignKey("intake.id", ondelete="SET NULL"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
+    mode: Mapped[str | None] = mapped_column(String(20))
+    #: The language the person needs (a staff member who speaks it, or a mediator); None: any.
+    language: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(20), default=WAITING)
+    channel: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Offers that expired unanswered; at ``waiting.MAX_MISSED_OFFERS`` the entry lapses.
+    missed_offers: Mapped[int] = mapped_column(default=0)
+    #: What the person wrote they need, as for an appointment.
+    reason: Mapped[str | None] = mapped_column(String(300))
+    #: Random; the link to the person's place in line carries it (see ``policy.waiting_link``).
+    manage_token: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The appointment the entry led to.
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id", ondelete="SET NULL"))
+
+    person: Mapped[Person] = relationship()
+    service: Mapped[Service] = relationship()
+    office: Mapped[Office | None] = relationship()
+
+    @property
+    def subject_key(self) -> str:
+        """What messaging files this entry's messages under (leaving the list cancels them)."""
+        return "waiting:{}".format(self.id)
+
+
+class WaitingListOffer(Base):
+    """A freed time held for one person in line until ``expires_at``.
+
+    While held, the time is not offered to anyone else and cannot be booked; the partial
+    unique indexes make sure two offers never hold the same time of the same person.
+    """
+
+    __tablename__ = "waiting_list_offer"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", OFFER_STATUSES), name="known_status"),
+        CheckConstraint(_one_of("mode", MODES), name="known_mode"),
+        CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
+        Index(
+            "uq_waiting_list_offer_staff_held",
+            "staff_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=text("status = 'held'"),
+            postgresql_where=text("status = 'held'"),
+        ),
+        Index(
+            "uq_waiting_list_offer_mediator_held",
+            "mediator_id",
+            "starts_at",
+            unique=True,
+            sqlite_where=text("status = 'held' AND mediator_id IS NOT NULL"),
+            postgresql_where=text("status = 'held' AND mediator_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_waiting_list_offer_entry_held",
+            "entry_id",
+            unique=True,
+            sqlite_where=text("status = 'held'"),
+            postgresql_where=text("status = 'held'"),
+        ),
+        Index("ix_waiting_list_offer_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("waiting_list_entry.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    office_id: Mapped[int] = mapped_column(ForeignKey("office.id"))
+    mode: Mapped[str] = mapped_column(String(20))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_member.id"))
+    mediator_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id"))
+    mediator_language: Mapped[str | None] = mapped_column(String(8))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20), default=HELD)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id", ondelete="SET NULL"))
+
+    entry: Mapped[WaitingListEntry] = relationship()
+    office: Mapped[Office] = relationship()
+
+    @property
+    def subject_key(self) -> str:
+        """The offer's message subject; a reply to it ("1" or "2") names this offer."""
+        return "waiting_offer:{}".format(self.id)

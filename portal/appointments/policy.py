@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from messaging.policy import ReminderPolicy
+from messaging.policy import QuietHours, ReminderPolicy
 from portal.config import Config
+from portal.messages.services import quiet_hours
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ class BookingPolicy:
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     helpline: str = ""
     public_base_url: str = "http://127.0.0.1:5000"
+    #: Nothing free sooner than this: the person may join the waiting list instead.
+    waiting_after: timedelta = timedelta(days=14)
+    #: How long a freed time offered from the waiting list is kept for the person.
+    offer_hold: timedelta = timedelta(minutes=30)
+    #: When messages may arrive; an offer is made only when its message can go out at once.
+    quiet: QuietHours | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> "BookingPolicy":
@@ -44,11 +51,18 @@ class BookingPolicy:
             ),
             helpline=config.helpline_number,
             public_base_url=config.public_base_url,
+            waiting_after=timedelta(days=config.waiting_list_after_days),
+            offer_hold=timedelta(minutes=config.waiting_list_hold_minutes),
+            quiet=quiet_hours(config),
         )
 
     def manage_link(self, token: str) -> str:
         """Where a person changes or cancels their appointment (the page comes with the web part)."""
         return "{}/appointments/{}".format(self.public_base_url, token)
+
+    def waiting_link(self, token: str) -> str:
+        """Where a person on a waiting list sees their place, accepts an offer or leaves the list."""
+        return "{}/appointments/waiting/{}".format(self.public_base_url, token)
 
     def booking_link(self) -> str:
         """Where a person books a new appointment."""

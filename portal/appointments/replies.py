@@ -24,14 +24,18 @@ from sqlalchemy.orm import Session
 
 from messaging.models import InboundMessage, Message
 from messaging.signals import reply_received
-from portal.appointments import services
-from portal.appointments.models import BOOKED, CANCELLED, Appointment
+from portal.appointments import services, waiting
+from portal.appointments.models import BOOKED, CANCELLED, WAITING, Appointment, WaitingListOffer
 from portal.appointments.notices import catalog
 from portal.appointments.policy import BookingPolicy
 
 #: ``handled_by`` of a reply that confirmed or cancelled an appointment.
 CONFIRMED_BY_REPLY = "appointment:{}:confirmed"
 CANCELLED_BY_REPLY = "appointment:{}:cancelled"
+#: ``handled_by`` of a reply that answered a waiting-list offer.
+ACCEPTED_BY_REPLY = "waiting_offer:{}:accepted"
+DECLINED_BY_REPLY = "waiting_offer:{}:declined"
+GONE_BY_REPLY = "waiting_offer:{}:too_late"
 #: ``cancel_reason`` of an appointment the person cancelled by replying.
 REPLY_REASON = "reply"
 _POLICY = "appointments.reply_policy"
@@ -63,8 +67,12 @@ def answer_reply(
 
     The answer is in the language the message was written in. None means nothing was
     done (not an appointment, not this person's, already past or no longer booked), and
-    the reply stays open for an operator. Flushes only.
+    the reply stays open for an operator. A reply to a waiting-list offer accepts ("1")
+    or declines ("2") it (:func:`answer_offer`). Flushes only.
     """
+    offer = waiting.offer_id(message.subject_key)
+    if offer is not None:
+        return answer_offer(session, inbound, intent, message, offer, policy)
     ident = appointment_id(message.subject_key)
     appointment = session.get(Appointment, ident) if ident is not None else None
     if appointment is None or message.recipient_key not in (None, "person:{}".format(appointment.person_id)):
@@ -87,6 +95,32 @@ def answer_reply(
         _close(inbound, CANCELLED_BY_REPLY.format(appointment.id), now)
         return texts.gettext("Your appointment is cancelled. You will receive a message with how to book again.")
     return None
+
+
+def answer_offer(
+    session: Session, inbound: InboundMessage, intent: str, message: Message, offer_id: int, policy: BookingPolicy
+) -> str | None:
+    """Accept or decline a waiting-list offer by reply; the answer text, or None for an operator."""
+    offer = session.get(WaitingListOffer, offer_id)
+    if offer is None or message.recipient_key not in (None, "person:{}".format(offer.entry.person_id)):
+        return None
+    if intent not in ("confirm", "cancel"):
+        return None
+    now = inbound.received_at
+    texts = catalog(message.language)
+    try:
+        if intent == "confirm":
+            waiting.accept(session, offer, now=now, policy=policy)
+            _close(inbound, ACCEPTED_BY_REPLY.format(offer.id), now)
+            return texts.gettext("Thank you: the appointment is yours. We are sending you the confirmation.")
+        waiting.decline(session, offer, now=now, policy=policy)
+    except services.BookingError:  # the offer ran out or was answered, or the time went meanwhile
+        _close(inbound, GONE_BY_REPLY.format(offer.id), now)
+        if offer.entry.status == WAITING:
+            return texts.gettext("Sorry: that time is no longer kept for you. You keep your place on the waiting list.")
+        return texts.gettext("Sorry: that time is no longer kept for you.")
+    _close(inbound, DECLINED_BY_REPLY.format(offer.id), now)
+    return texts.gettext("All right: you keep your place on the waiting list.")
 
 
 def _close(inbound: InboundMessage, note: str, now: datetime) -> None:

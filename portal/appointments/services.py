@@ -21,6 +21,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
+from blinker import Namespace
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 from portal.agency.models import Office, Service
 from portal.appointments import notices
 from portal.appointments.calendar import closures, working_periods
-from portal.appointments.models import APPOINTMENT_CHANNELS, BOOKED, CANCELLED, Appointment
+from portal.appointments.models import APPOINTMENT_CHANNELS, BOOKED, CANCELLED, HELD, Appointment, WaitingListOffer
 from portal.appointments.policy import BookingPolicy
 from portal.appointments.slots import InvalidSlot, Slot, SlotQuery, candidate_slots, decode_slot
 from portal.auth.models import StaffLanguage, StaffMember
@@ -47,6 +48,13 @@ __all__ = [
     "cancel",
     "reschedule",
 ]
+
+
+_signals = Namespace()
+#: Sent (with ``session``, ``now`` and ``policy``) when a booked time becomes free again:
+#: the appointment was cancelled or moved to another time. The waiting list listens and
+#: offers the time to the first in line, in the same transaction.
+time_freed = _signals.signal("appointment-time-freed")
 
 
 class BookingError(Exception):
@@ -69,7 +77,7 @@ class NotBooked(BookingError):
     """The appointment is not (or no longer) booked: it cannot be cancelled or moved."""
 
 
-def _lock(session: Session, people: list[int]) -> None:
+def lock(session: Session, people: list[int]) -> None:
     """Serialise bookings that involve any of ``people`` (see the module's docstring)."""
     ids = sorted(set(people))
     if session.get_bind().dialect.name == "postgresql":
@@ -79,7 +87,7 @@ def _lock(session: Session, people: list[int]) -> None:
         session.execute(update(table).where(table.c.id.in_(ids)).values(active=table.c.active))
 
 
-def _people(slot: Slot) -> list[int]:
+def people_of(slot: Slot) -> list[int]:
     return [slot.staff_id] + ([slot.mediator_id] if slot.mediator_id else [])
 
 
@@ -128,9 +136,13 @@ def _mediator_covers(session: Session, policy: BookingPolicy, slot: Slot, day: d
     return False
 
 
-def _check_free(session: Session, slot: Slot, ignore: int | None = None) -> None:
-    """No booked appointment of the staff member or the mediator overlaps ``slot``."""
-    people = _people(slot)
+def check_free(session: Session, slot: Slot, now: datetime, ignore: int | None = None, hold: int | None = None) -> None:
+    """No booked appointment and no time held for the waiting list overlaps ``slot``.
+
+    ``ignore`` is an appointment being moved; ``hold`` the offer being accepted. Call with
+    the people locked (:func:`lock`), or the answer may be out of date when it is used.
+    """
+    people = people_of(slot)
     query = select(Appointment.id).where(
         Appointment.status == BOOKED,
         or_(Appointment.staff_id.in_(people), Appointment.mediator_id.in_(people)),
@@ -139,7 +151,16 @@ def _check_free(session: Session, slot: Slot, ignore: int | None = None) -> None
     )
     if ignore is not None:
         query = query.where(Appointment.id != ignore)
-    if session.scalar(query.limit(1)) is not None:
+    held = select(WaitingListOffer.id).where(
+        WaitingListOffer.status == HELD,
+        WaitingListOffer.expires_at > now,
+        or_(WaitingListOffer.staff_id.in_(people), WaitingListOffer.mediator_id.in_(people)),
+        WaitingListOffer.starts_at < slot.end,
+        WaitingListOffer.ends_at > slot.start,
+    )
+    if hold is not None:
+        held = held.where(WaitingListOffer.id != hold)
+    if session.scalar(query.limit(1)) is not None or session.scalar(held.limit(1)) is not None:
         raise SlotTaken(slot)
 
 
@@ -160,8 +181,12 @@ def book(
     intake: Intake | None = None,
     channel: str = "web",
     by: StaffMember | None = None,
+    hold: int | None = None,
 ) -> Appointment:
     """Book the slot ``slot_id`` names for ``person``, with its confirmation and reminders.
+
+    ``hold`` is the waiting-list offer that keeps this time for ``person`` (see
+    ``waiting.accept``); without it, a held time is as taken as a booked one.
 
     Raises :class:`InvalidSlot` for an id we did not issue, :class:`SlotUnavailable` when
     the plans no longer offer it and :class:`SlotTaken` when someone was quicker.
@@ -171,9 +196,9 @@ def book(
     if intake is not None and intake.person_id not in (None, person.id):
         raise ValueError("the intake belongs to someone else")
     slot = decode_slot(slot_id, policy.secret_key)
-    _lock(session, _people(slot))
+    lock(session, people_of(slot))
     _check_offered(session, policy, slot, now)
-    _check_free(session, slot)
+    check_free(session, slot, now, hold=hold)
     appointment = Appointment(
         person=person,
         intake_id=intake.id if intake is not None else None,
@@ -201,7 +226,7 @@ def book(
 
 def _lock_booked(session: Session, appointment: Appointment, extra: list[int]) -> None:
     """Lock everyone involved, then re-read the appointment: it must still be booked."""
-    _lock(session, [appointment.staff_id] + ([appointment.mediator_id] if appointment.mediator_id else []) + extra)
+    lock(session, [appointment.staff_id] + ([appointment.mediator_id] if appointment.mediator_id else []) + extra)
     session.refresh(appointment)
     if appointment.status != BOOKED:
         raise NotBooked("the appointment is {}".format(appointment.status))
@@ -225,6 +250,7 @@ def cancel(
     appointment.updated_at = now
     session.flush()
     notices.cancelled(session, appointment, appointment.person, policy, now)
+    time_freed.send(appointment, session=session, now=now, policy=policy)
     return appointment
 
 
@@ -245,9 +271,9 @@ def reschedule(
     slot = decode_slot(new_slot_id, policy.secret_key)
     if slot.service_id != appointment.service_id:
         raise SlotUnavailable("an appointment moves to a slot of the same service")
-    _lock_booked(session, appointment, _people(slot))
+    _lock_booked(session, appointment, people_of(slot))
     _check_offered(session, policy, slot, now)
-    _check_free(session, slot, ignore=appointment.id)
+    check_free(session, slot, now, ignore=appointment.id)
     appointment.office_id = slot.office_id
     appointment.mode = slot.mode
     appointment.staff_id = slot.staff_id
@@ -260,6 +286,7 @@ def reschedule(
     _flush(session, slot)
     session.refresh(appointment)  # the office and people relationships follow the new ids
     notices.moved(session, appointment, appointment.person, policy, now)
+    time_freed.send(appointment, session=session, now=now, policy=policy)
     return appointment
 
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
 
 from itsdangerous import BadData, URLSafeSerializer
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from portal.agency.models import Office, Service
+from portal.agency.models import Office, OfficeHours, Service
 from portal.appointments.calendar import Closures, Period, closures, working_periods
-from portal.appointments.models import BOOKED, MODES, Appointment
+from portal.appointments.models import BOOKED, HELD, MODES, Appointment, WaitingListOffer
 from portal.appointments.policy import BookingPolicy
 from portal.auth.models import StaffLanguage, StaffMember, StaffRole
 
@@ -119,8 +119,14 @@ def _cut(period: Period, minutes: int, policy: BookingPolicy) -> Iterable[tuple[
         wall += length
 
 
-def _busy(session: Session, people: Iterable[int], first: datetime, last: datetime, ignore: int | None) -> dict[int, list[tuple[datetime, datetime]]]:
-    """Booked time of each of ``people``, as the staff member or as the mediator."""
+def _busy(
+    session: Session, people: Iterable[int], first: datetime, last: datetime, ignore: int | None, now: datetime
+) -> dict[int, list[tuple[datetime, datetime]]]:
+    """Booked time of each of ``people``, as the staff member or as the mediator.
+
+    Times held for someone on a waiting list (an offer not yet answered or expired) count
+    as booked: they are nobody else's until the hold ends.
+    """
     people = list(people)
     busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     if not people:
@@ -133,11 +139,49 @@ def _busy(session: Session, people: Iterable[int], first: datetime, last: dateti
     )
     if ignore is not None:
         query = query.where(Appointment.id != ignore)
-    for staff_id, mediator_id, starts_at, ends_at in session.execute(query):
-        busy[staff_id].append((starts_at, ends_at))
-        if mediator_id is not None:
-            busy[mediator_id].append((starts_at, ends_at))
+    held = select(WaitingListOffer.staff_id, WaitingListOffer.mediator_id, WaitingListOffer.starts_at,
+                  WaitingListOffer.ends_at).where(
+        WaitingListOffer.status == HELD,
+        WaitingListOffer.expires_at > now,
+        or_(WaitingListOffer.staff_id.in_(people), WaitingListOffer.mediator_id.in_(people)),
+        WaitingListOffer.starts_at < last,
+        WaitingListOffer.ends_at > first,
+    )
+    for rows in (session.execute(query), session.execute(held)):
+        for staff_id, mediator_id, starts_at, ends_at in rows:
+            busy[staff_id].append((starts_at, ends_at))
+            if mediator_id is not None:
+                busy[mediator_id].append((starts_at, ends_at))
     return busy
+
+
+#: office id → weekday → opening periods (wall clock); an office without any is never clipped.
+OpeningHours = dict[int, dict[int, list[tuple[time, time]]]]
+
+
+def _opening_hours(session: Session, offices: set[int]) -> OpeningHours:
+    hours: OpeningHours = defaultdict(lambda: defaultdict(list))
+    rows = session.execute(
+        select(OfficeHours.office_id, OfficeHours.weekday, OfficeHours.opens, OfficeHours.closes).where(
+            OfficeHours.office_id.in_(offices)
+        )
+    )
+    for office_id, weekday, opens, closes in rows:
+        hours[office_id][weekday].append((opens, closes))
+    return hours
+
+
+def _open(hours: OpeningHours, office_id: int, start: datetime, end: datetime, policy: BookingPolicy) -> bool:
+    """An in-person slot lies inside one of its office's opening periods (if the office lists any)."""
+    if office_id not in hours:
+        return True
+    local_start, local_end = start.astimezone(policy.timezone), end.astimezone(policy.timezone)
+    if local_end.date() != local_start.date():
+        return False
+    return any(
+        opens <= local_start.time() and local_end.time() <= closes
+        for opens, closes in hours[office_id].get(local_start.weekday(), ())
+    )
 
 
 def _free(busy: dict[int, list[tuple[datetime, datetime]]], person: int, start: datetime, end: datetime) -> bool:
@@ -193,7 +237,8 @@ def candidate_slots(
     """The next slots matching ``query``, earliest first, at most ``limit`` (None: all).
 
     Nothing in the past, nothing sooner than the minimum notice, nothing beyond the
-    horizon. With a language, a staff member who speaks it is offered alone and one who
+    horizon; in person only while the office is open (when it lists opening hours:
+    a staff member's plan may run longer, for phone calls or paperwork). With a language, a staff member who speaks it is offered alone and one who
     does not is offered with a mediator for it who has room then (in person, at the same
     office). ``check_busy=False`` ignores bookings: it answers "is this still offered by
     the plans?", which booking asks before it checks for collisions itself.
@@ -215,9 +260,10 @@ def candidate_slots(
     if first > last:
         return []
     closed = closures(session, first, last, policy.patron_day)
+    opening = _opening_hours(session, offices)
     busy = (
         # a day's margin: a slot starting just before the horizon may end after it
-        _busy(session, set(deliverers) | set(mediators), earliest, latest + timedelta(days=1), ignore_appointment)
+        _busy(session, set(deliverers) | set(mediators), earliest, latest + timedelta(days=1), ignore_appointment, now)
         if check_busy
         else {}
     )
@@ -228,7 +274,7 @@ def candidate_slots(
         chunk_last = min(last, chunk_first + timedelta(days=_CHUNK_DAYS - 1))
         found.extend(
             _slots_in(session, policy, query, deliverers, mediators, modes, offices, closed, busy,
-                      chunk_first, chunk_last, earliest, latest)
+                      chunk_first, chunk_last, earliest, latest, opening)
         )
         chunk_first = chunk_last + timedelta(days=1)
     found.sort(key=lambda s: (s.start, MODES.index(s.mode), s.office_id, s.staff_id))
@@ -249,6 +295,7 @@ def _slots_in(
     last: date,
     earliest: datetime,
     latest: datetime,
+    opening: OpeningHours,
 ) -> list[Slot]:
     service = query.service
     mediation: list[Period] = (
@@ -268,6 +315,8 @@ def _slots_in(
             for mode in modes:
                 if mode not in period.modes:
                     continue
+                if mode == "in_person" and not _open(opening, period.office_id, start, end, policy):
+                    continue  # people are received only while the office is open
                 slot = Slot(service.id, period.office_id, mode, period.staff_id, start, end)
                 if query.language and query.language not in deliverers[period.staff_id]:
                     slot = _with_mediator(slot, query.language, mediation_by_day[period.day], busy, policy)

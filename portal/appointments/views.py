@@ -14,7 +14,7 @@ token is random and stops working a week after the appointment (see
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.agency.models import Office, Service
 from portal.agency.services import active_services, public_offices
-from portal.appointments import services
+from portal.appointments import services, waiting
 from portal.appointments.forms import BOOKING_CHANNELS, REASON_MAX, ChooseForm, DetailsForm, SlotForm
 from portal.appointments.ics import appointment_ics
 from portal.appointments.models import BOOKED, MODES, Appointment
@@ -107,6 +107,10 @@ class SlotPage:
     later: date | None = None
     message: str | None = None
     error: str | None = None
+    #: When the first time shown starts (None: nothing free at all).
+    first: datetime | None = None
+    #: Nothing is free soon enough: the person may join the waiting list instead.
+    waitable: bool = False
 
 
 def _slot_page(service: Service, office: Office, mode: str, language: str | None, after: date | None) -> SlotPage:
@@ -115,7 +119,7 @@ def _slot_page(service: Service, office: Office, mode: str, language: str | None
     query = SlotQuery(service=service, office=office, mode=mode, first_day=after,
                       language=language if language and language != DEFAULT_LANGUAGE else None)
     found = candidate_slots(get_session(), policy, query, utcnow(), limit=SLOTS_PER_PAGE + 1)
-    page = SlotPage()
+    page = SlotPage(first=found[0].start if found else None)
     if len(found) > SLOTS_PER_PAGE:
         shown, last_day = found[:SLOTS_PER_PAGE], _local_day(found[SLOTS_PER_PAGE - 1], policy)
         if _local_day(found[SLOTS_PER_PAGE], policy) == last_day and _local_day(shown[0], policy) != last_day:
@@ -203,10 +207,16 @@ def slot():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         if request.form.get("action") == "back":
             return redirect(url_for(".book"))
+        if form.validate_on_submit() and request.form.get("action") == "wait":
+            state.pop("slot", None)
+            state["waiting"] = True
+            _save(state)
+            return redirect(url_for(".details"))
         if form.validate_on_submit():
             error = _check_slot(form.slot.data or "", chosen, state)
             if error is None:
                 state["slot"] = form.slot.data
+                state.pop("waiting", None)
                 _save(state)
                 return redirect(url_for(".details"))
     return _render_slots(state, form, error=error, status=400 if error or request.method == "POST" else 200)
@@ -236,8 +246,11 @@ def _render_slots(state: dict[str, Any], form: SlotForm, error: str | None = Non
     after, bad_date = _after()
     page = _slot_page(service, office, state["mode"], state.get("language"), after)
     page.error, page.message = error, message or bad_date
+    policy = _policy()
+    page.waitable = after is None and (page.first is None or page.first > utcnow() + policy.waiting_after)
     return render_template("appointments/slot.html", form=form, page=page, service=service, office=office,
-                           state=state, number=2), 400 if bad_date and status == 200 else status
+                           state=state, number=2, waiting_days=policy.waiting_after.days,
+                           hold_minutes=int(policy.offer_hold.total_seconds() // 60)), 400 if bad_date and status == 200 else status
 
 
 @bp.route("/book/details", methods=["GET", "POST"])
@@ -246,7 +259,7 @@ def _render_slots(state: dict[str, Any], form: SlotForm, error: str | None = Non
 def details():  # type: ignore[no-untyped-def]
     """Step 3: the reason and the person's details, filled in from their self-screening if any."""
     state = _state()
-    if _chosen(state) is None or not state.get("slot"):
+    if _chosen(state) is None or not (state.get("slot") or state.get("waiting")):
         return redirect(url_for(".slot"))
     form = DetailsForm(data=state.get("details") or _prefill(state))
     if request.method == "POST" and request.form.get("action") == "back":
@@ -288,10 +301,13 @@ def review():  # type: ignore[no-untyped-def]
     """Step 4: everything chosen, each with a link to change it, and the button that books."""
     state = _state()
     chosen = _chosen(state)
-    if chosen is None or not state.get("slot"):
+    if chosen is None or not (state.get("slot") or state.get("waiting")):
         return redirect(url_for(".slot"))
     if not state.get("details_ok"):
         return redirect(url_for(".details"))
+    if state.get("waiting") and not state.get("slot"):
+        return render_template("appointments/review.html", service=chosen[0], office=chosen[1], slot=None,
+                               state=state, details=state["details"], number=4)
     try:
         slot = decode_slot(state["slot"], _policy().secret_key)
     except InvalidSlot:
@@ -306,8 +322,10 @@ def review():  # type: ignore[no-untyped-def]
 def confirm():  # type: ignore[no-untyped-def]
     """Book at once: the person, the appointment, its confirmation and reminders in one commit."""
     state = _state()
-    if _chosen(state) is None or not state.get("slot") or not state.get("details_ok"):
+    if _chosen(state) is None or not (state.get("slot") or state.get("waiting")) or not state.get("details_ok"):
         return redirect(url_for(".review"))
+    if state.get("waiting") and not state.get("slot"):
+        return _join_waiting_list(state)
     form = DetailsForm(formdata=None, data=state["details"])
     db, now, intake = get_session(), utcnow(), _intake()
     try:
@@ -327,6 +345,33 @@ def confirm():  # type: ignore[no-untyped-def]
     else:
         flash(_("Your appointment is booked. We have sent you a confirmation."), "success")
     return redirect(url_for(".manage", token=appointment.manage_token))
+
+
+def _join_waiting_list(state: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """The review's button when nothing was free soon enough: a place in line, not a booking."""
+    chosen = _chosen(state)
+    assert chosen is not None
+    service, office = chosen
+    form = DetailsForm(formdata=None, data=state["details"])
+    db, now, intake, policy = get_session(), utcnow(), _intake(), _policy()
+    language = state.get("language")
+    try:
+        person = people.upsert_from_answers(db, form.answers(), now, person=intake.person if intake else None)
+        entry = waiting.join(
+            db, person, service, now=now, policy=policy, office=office, mode=state["mode"],
+            language=language if language and language != DEFAULT_LANGUAGE else None, channel="web",
+            intake=intake if intake is not None and intake.recommended_service == service.code else None,
+            reason=state["details"].get("reason"),
+        )
+    except waiting.NotReachable:
+        db.rollback()
+        flash(_("We cannot put you on the waiting list, because we may not send you messages. "
+                "Please call the free helpline %(number)s.", number=policy.helpline), "warning")
+        return redirect(url_for(".review"))
+    db.commit()
+    web_session.pop(STATE_KEY, None)
+    flash(_("You are on the waiting list. We have sent you a message with the link to this page."), "success")
+    return redirect(url_for("appointments.waiting_place", token=entry.manage_token))
 
 
 # --- the manage link -------------------------------------------------------------------------
@@ -429,3 +474,6 @@ def reschedule(token: str):  # type: ignore[no-untyped-def]
     page.error, page.message = error, message or bad_date
     status = 409 if message else 400 if error or bad_date else 200
     return render_template("appointments/reschedule.html", appointment=appointment, page=page), status
+
+
+from portal.appointments import waiting_views as _waiting_views  # noqa: E402,F401  (registers its routes)

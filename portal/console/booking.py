@@ -4,7 +4,9 @@ An operator on the phone books in two clicks: the caller's record already lists 
 next free times of the service their latest request recommends, in their language (with
 a mediator when no one who delivers it speaks it), each with a "Book this" button. The
 booking services do the work with the channel "phone" and the operator as its author;
-the confirmation and reminders go out as for any booking.
+the confirmation and reminders go out as for any booking. When nothing is free soon
+enough, the record offers the waiting list instead and lists the caller's places in line
+(the routes are in ``waiting_list.py``).
 
 The record's template includes ``appointments/_person_appointments.html``; what it shows
 comes from :func:`booking_panel`, a template helper of the console. The routes are the
@@ -14,6 +16,7 @@ console blueprint's, registered when ``views.py`` imports this module.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -25,11 +28,12 @@ from sqlalchemy import select
 
 from portal.agency.models import Office, Service
 from portal.agency.services import MODE_LABELS, active_services
-from portal.appointments import replies, services
-from portal.appointments.models import BOOKED, Appointment
+from portal.appointments import replies, services, waiting
+from portal.appointments.models import BOOKED, WAITING, Appointment, WaitingListEntry, WaitingListOffer
 from portal.appointments.policy import BookingPolicy
 from portal.appointments.slots import InvalidSlot, Slot, decode_slot, encode_slot, find_slots
 from portal.auth.access import roles_required
+from portal.config import DEFAULT_LANGUAGE
 from portal.console.forms import ActionForm
 from portal.console.views import CONSOLE_ROLES, bp
 from portal.db import get_session, utcnow
@@ -58,6 +62,15 @@ class Offer:
 
 
 @dataclass
+class Place:
+    """One of the caller's places in a waiting line, with the time held for them if any."""
+
+    entry: WaitingListEntry
+    position: int
+    offer: WaitingListOffer | None
+
+
+@dataclass
 class BookingPanel:
     """What the record shows about appointments: the caller's, and times to book."""
 
@@ -69,6 +82,17 @@ class BookingPanel:
     offers: list[Offer]
     services: list[Service] = field(default_factory=list)
     form: ActionForm | None = None
+    #: The caller's places in line (entries still waiting), oldest first.
+    waiting: list[Place] = field(default_factory=list)
+    #: Nothing is free for ``service`` within the waiting window: the caller may join its line.
+    may_wait: bool = False
+
+    @property
+    def offer_to_wait(self) -> bool:
+        """Show "Add to the waiting list": they may wait for this service and are not in its line yet."""
+        if self.service is None or not self.may_wait:
+            return False
+        return all(place.entry.service_id != self.service.id for place in self.waiting)
 
 
 def _policy() -> BookingPolicy:
@@ -83,6 +107,23 @@ def latest_intake(person: Person) -> Intake | None:
         .order_by(Intake.submitted_at.desc(), Intake.id.desc())
         .limit(1)
     )
+
+
+def waiting_language(language: str | None) -> str | None:
+    """The language a waiting-list entry asks for: None (anyone) for the default language."""
+    return language if language and language != DEFAULT_LANGUAGE else None
+
+
+def places(person: Person, now: datetime) -> list[Place]:
+    """The caller's entries still waiting, with their place in line and any time held for them."""
+    session = get_session()
+    entries = session.scalars(
+        select(WaitingListEntry)
+        .where(WaitingListEntry.person_id == person.id, WaitingListEntry.status == WAITING)
+        .order_by(WaitingListEntry.created_at, WaitingListEntry.id)
+    )
+    return [Place(entry, waiting.position(session, entry) or 0, waiting.held_offer(session, entry, now))
+            for entry in entries]
 
 
 def _offers(slots: list[Slot], policy: BookingPolicy) -> list[Offer]:
@@ -105,6 +146,8 @@ def booking_panel(person: Person) -> BookingPanel:
     service = session.scalar(select(Service).where(Service.code == code, Service.active.is_(True))) if code else None
     language = intake.language if intake is not None else person.language
     slots = find_slots(session, policy, service, now, language=language, limit=OFFERED) if service is not None else []
+    may_wait = service is not None and waiting.may_join(session, policy, service, now,
+                                                        language=waiting_language(language))
     return BookingPanel(
         upcoming=upcoming,
         past=past,
@@ -114,6 +157,8 @@ def booking_panel(person: Person) -> BookingPanel:
         offers=_offers(slots, policy),
         services=active_services(session),
         form=ActionForm(),
+        waiting=places(person, now),
+        may_wait=may_wait,
     )
 
 

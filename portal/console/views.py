@@ -322,3 +322,4 @@ def end_call(call_id: int):  # type: ignore[no-untyped-def]
 
 # Booking for a caller registers its routes on this blueprint (it imports ``bp`` from here).
 from portal.console import booking as _booking  # noqa: E402,F401
+from portal.console import waiting_list as _waiting_list  # noqa: E402,F401

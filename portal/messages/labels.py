@@ -17,6 +17,7 @@ KINDS = {
     "appointment_rescheduled": _l("Appointment moved"),
     "appointment_cancelled": _l("Appointment cancelled"),
     "waiting_list_offer": _l("Waiting-list offer"),
+    "waiting_list_joined": _l("Waiting-list place"),
     "one_time_pin": _l("One-time code"),
     "intake_receipt": _l("Request receipt"),
     "no_show_followup": _l("Missed appointment follow-up"),

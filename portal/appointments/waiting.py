@@ -1,0 +1,434 @@
+"""The waiting list: an earlier time for people who found none soon enough.
+
+When nothing is free within ``policy.waiting_after`` (``WAITING_LIST_AFTER_DAYS``), a
+person may join the service's line instead of booking (:func:`join`). Whenever a time
+inside that window is free, it is offered to the first person in line whose choices
+(office, mode, language) it fits: the time is *held* for them (nobody else can book it)
+for ``policy.offer_hold`` (``WAITING_LIST_HOLD_MINUTES``), and a ``waiting_list_offer``
+message tells them. They accept by replying "1" or on the page the message links to
+(:func:`accept`), which books it like any booking; "2" declines. An offer that runs out
+is offered to the next in line (:func:`expire_offers`).
+
+Offers are made by :func:`offer_free_times`, which runs
+
+* in the same transaction as a cancellation or a move (the ``services.time_freed``
+  signal), so a freed time reaches the line before anyone browsing can take it, and
+* every minute in the worker (job ``appointments.waiting_list``), which also expires
+  unanswered offers and notices times freed in other ways (a plan that gained hours).
+
+Rules a person would expect:
+
+* An offer is only made for a time that starts at least the minimum notice after the
+  hold ends, so accepting it in time always succeeds.
+* Quiet hours: an offer made at night is held from then on, its message goes out when
+  messages may arrive, and the hold runs from that moment.
+* An unanswered offer does not cost the person their place; after
+  :data:`MAX_MISSED_OFFERS` unanswered offers in a row the entry lapses. A declined time
+  is never offered to the same person again.
+* A person who may not be messaged (they said it is not safe) cannot join: an offer
+  they never hear of would only delay everyone behind them.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from messaging import outbox
+from portal.agency.models import Office, Service
+from portal.appointments import services
+from portal.appointments.models import (
+    APPOINTMENT_CHANNELS,
+    HELD,
+    MODES,
+    WAITING,
+    Appointment,
+    WaitingListEntry,
+    WaitingListOffer,
+)
+from portal.appointments.notices import address
+from portal.appointments.policy import BookingPolicy
+from portal.appointments.slots import Slot, SlotQuery, candidate_slots, encode_slot
+from portal.auth.models import StaffMember
+from portal.intake.models import Intake
+from portal.people.models import Person
+from portal.people.services import recipient
+
+log = logging.getLogger(__name__)
+
+#: Unanswered offers in a row after which a person leaves the line.
+MAX_MISSED_OFFERS = 3
+
+
+class WaitingListError(services.BookingError):
+    """Joining, accepting or leaving could not be done; roll the transaction back."""
+
+
+class NotReachable(WaitingListError):
+    """The person may not be messaged, so an offer could never reach them."""
+
+
+class OfferGone(WaitingListError):
+    """The offer is no longer held for the person: answered already, expired or withdrawn."""
+
+
+def first_free(
+    session: Session,
+    policy: BookingPolicy,
+    service: Service,
+    now: datetime,
+    *,
+    office: Office | None = None,
+    mode: str | None = None,
+    language: str | None = None,
+) -> Slot | None:
+    """The earliest free time for these choices within the booking horizon, or None."""
+    query = SlotQuery(service=service, office=office, mode=mode, language=language)
+    found = candidate_slots(session, policy, query, now, limit=1)
+    return found[0] if found else None
+
+
+def may_join(session: Session, policy: BookingPolicy, service: Service, now: datetime, **choices: Any) -> bool:
+    """True when nothing is free for these choices within ``policy.waiting_after``."""
+    first = first_free(session, policy, service, now, **choices)
+    return first is None or first.start > now + policy.waiting_after
+
+
+def join(
+    session: Session,
+    person: Person,
+    service: Service,
+    *,
+    now: datetime,
+    policy: BookingPolicy,
+    office: Office | None = None,
+    mode: str | None = None,
+    language: str | None = None,
+    channel: str = "web",
+    by: StaffMember | None = None,
+    intake: Intake | None = None,
+    reason: str | None = None,
+) -> WaitingListEntry:
+    """Put ``person`` in ``service``'s line (once: joining again returns their entry).
+
+    Sends a ``waiting_list_joined`` message with the link to their place in line, and
+    offers at once any time already free (an operator may add someone while there is one).
+    Raises :class:`NotReachable` when nothing may be sent to the person. Flushes only.
+    """
+    if channel not in APPOINTMENT_CHANNELS:
+        raise ValueError("unknown channel {!r}".format(channel))
+    if mode is not None and mode not in MODES:
+        raise ValueError("unknown mode {!r}".format(mode))
+    if person.id is not None:
+        existing = session.scalar(
+            select(WaitingListEntry).where(
+                WaitingListEntry.person_id == person.id,
+                WaitingListEntry.service_id == service.id,
+                WaitingListEntry.status == WAITING,
+            )
+        )
+        if existing is not None:
+            return existing
+    if recipient(person) is None:
+        raise NotReachable("nothing may be sent to this person")
+    entry = WaitingListEntry(
+        person=person,
+        intake_id=intake.id if intake is not None else None,
+        service=service,
+        office=office,
+        mode=mode,
+        language=language,
+        status=WAITING,
+        channel=channel,
+        created_at=now,
+        updated_at=now,
+        created_by_id=by.id if by is not None else None,
+        reason=(reason or "").strip()[:300] or None,
+        manage_token=secrets.token_urlsafe(24),
+    )
+    session.add(entry)
+    session.flush()
+    to = recipient(person)  # now with the person's id as its key
+    assert to is not None
+    outbox.enqueue(
+        session,
+        to,
+        "waiting_list_joined",
+        {"helpline": policy.helpline, "link": policy.waiting_link(entry.manage_token)},
+        send_at=now,
+        idempotency_key="waiting:{}:joined".format(entry.id),
+        subject_key=entry.subject_key,
+    )
+    offer_free_times(session, now, policy, service_id=service.id)
+    return entry
+
+
+def by_token(session: Session, token: str) -> WaitingListEntry | None:
+    """The entry a waiting-list link names; None for a token we never issued."""
+    if not token or len(token) > 64:
+        return None
+    return session.scalar(select(WaitingListEntry).where(WaitingListEntry.manage_token == token))
+
+
+def position(session: Session, entry: WaitingListEntry) -> int | None:
+    """1 for the first in line; None when the entry is no longer waiting."""
+    if entry.status != WAITING:
+        return None
+    ahead = session.scalar(
+        select(func.count(WaitingListEntry.id)).where(
+            WaitingListEntry.service_id == entry.service_id,
+            WaitingListEntry.status == WAITING,
+            (WaitingListEntry.created_at < entry.created_at)
+            | and_(WaitingListEntry.created_at == entry.created_at, WaitingListEntry.id < entry.id),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def held_offer(session: Session, entry: WaitingListEntry, now: datetime) -> WaitingListOffer | None:
+    """The offer held for ``entry`` right now, if any."""
+    return session.scalar(
+        select(WaitingListOffer).where(
+            WaitingListOffer.entry_id == entry.id,
+            WaitingListOffer.status == HELD,
+            WaitingListOffer.expires_at > now,
+        )
+    )
+
+
+def _slot(offer: WaitingListOffer) -> Slot:
+    return Slot(offer.service_id, offer.office_id, offer.mode, offer.staff_id, offer.starts_at, offer.ends_at,
+                offer.mediator_id, offer.mediator_language)
+
+
+def _line(session: Session, service_id: int | None) -> list[WaitingListEntry]:
+    """Waiting entries without a held offer, first come first served."""
+    has_offer = exists().where(WaitingListOffer.entry_id == WaitingListEntry.id, WaitingListOffer.status == HELD)
+    query = select(WaitingListEntry).where(WaitingListEntry.status == WAITING, ~has_offer)
+    if service_id is not None:
+        query = query.where(WaitingListEntry.service_id == service_id)
+    return list(session.scalars(query.order_by(WaitingListEntry.created_at, WaitingListEntry.id)))
+
+
+def _offered_before(session: Session, entry: WaitingListEntry) -> set[tuple[int, datetime]]:
+    """(staff, start) of every time this entry was offered: never offered twice."""
+    rows = session.execute(
+        select(WaitingListOffer.staff_id, WaitingListOffer.starts_at).where(WaitingListOffer.entry_id == entry.id)
+    )
+    return {(staff_id, starts_at) for staff_id, starts_at in rows}
+
+
+def _hold_window(policy: BookingPolicy, entry: WaitingListEntry, now: datetime) -> tuple[datetime, datetime] | None:
+    """When the offer's message can go out, and when the hold ends; None if never."""
+    to = recipient(entry.person)
+    if to is None:
+        return None
+    sent = now
+    if policy.quiet is not None:
+        allowed = policy.quiet.next_allowed(to.channels[0], now, to.safe_hours)
+        if allowed is None:
+            return None
+        sent = allowed
+    return sent, sent + policy.offer_hold
+
+
+def _find_time(
+    session: Session, policy: BookingPolicy, entry: WaitingListEntry, now: datetime, hold_ends: datetime
+) -> Slot | None:
+    """The earliest free time for ``entry`` inside the window, bookable once the hold ends."""
+    rules = replace(policy, min_notice=(hold_ends - now) + policy.min_notice)
+    latest = now + policy.waiting_after
+    query = SlotQuery(
+        service=entry.service,
+        office=entry.office,
+        mode=entry.mode,
+        language=entry.language,
+        last_day=latest.astimezone(policy.timezone).date(),
+    )
+    seen = _offered_before(session, entry)
+    for slot in candidate_slots(session, rules, query, now, limit=None):
+        if slot.start > latest:
+            break
+        if (slot.staff_id, slot.start) not in seen:
+            return slot
+    return None
+
+
+def _make_offer(
+    session: Session, policy: BookingPolicy, entry: WaitingListEntry, slot: Slot, now: datetime, sent: datetime,
+    expires: datetime,
+) -> WaitingListOffer | None:
+    """Hold ``slot`` for ``entry`` and tell them; None when someone took it meanwhile."""
+    savepoint = session.begin_nested()
+    try:
+        services.lock(session, services.people_of(slot))
+        services.check_free(session, slot, now)
+        offer = WaitingListOffer(
+            entry=entry,
+            service_id=slot.service_id,
+            office_id=slot.office_id,
+            mode=slot.mode,
+            staff_id=slot.staff_id,
+            mediator_id=slot.mediator_id,
+            mediator_language=slot.mediator_language,
+            starts_at=slot.start,
+            ends_at=slot.end,
+            status=HELD,
+            created_at=now,
+            expires_at=expires,
+        )
+        session.add(offer)
+        session.flush()
+    except (services.SlotTaken, IntegrityError):
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    session.refresh(offer)
+    to = recipient(entry.person)
+    assert to is not None  # _hold_window checked it
+    outbox.enqueue(
+        session,
+        to,
+        "waiting_list_offer",
+        {
+            "start": offer.starts_at.isoformat(),
+            "address": address(offer, to.language),  # type: ignore[arg-type]
+            "minutes": int(policy.offer_hold.total_seconds() // 60),
+            "link": policy.waiting_link(entry.manage_token),
+        },
+        send_at=sent,
+        idempotency_key="waiting_offer:{}".format(offer.id),
+        subject_key=offer.subject_key,
+        not_after=expires,
+    )
+    return offer
+
+
+def offer_free_times(session: Session, now: datetime, policy: BookingPolicy, service_id: int | None = None) -> int:
+    """Expire what ran out, then offer free times to the people in line; how many offers were made.
+
+    Each person in line (first come first served) gets the earliest free time that fits
+    their choices, within the waiting window. Flushes only.
+    """
+    expire_offers(session, now)
+    made = 0
+    for entry in _line(session, service_id):
+        window = _hold_window(policy, entry, now)
+        if window is None:
+            continue
+        sent, expires = window
+        slot = _find_time(session, policy, entry, now, expires)
+        if slot is not None and _make_offer(session, policy, entry, slot, now, sent, expires) is not None:
+            made += 1
+    return made
+
+
+def expire_offers(session: Session, now: datetime) -> int:
+    """Held offers past their time become expired; a person who missed too many leaves the line."""
+    offers = list(
+        session.scalars(
+            select(WaitingListOffer).where(WaitingListOffer.status == HELD, WaitingListOffer.expires_at <= now)
+        )
+    )
+    for offer in offers:
+        offer.status = "expired"
+        outbox.cancel(session, offer.subject_key)
+        entry = offer.entry
+        entry.missed_offers += 1
+        entry.updated_at = now
+        if entry.status == WAITING and entry.missed_offers >= MAX_MISSED_OFFERS:
+            entry.status = "lapsed"
+    session.flush()
+    return len(offers)
+
+
+def accept(
+    session: Session, offer: WaitingListOffer, *, now: datetime, policy: BookingPolicy, by: StaffMember | None = None
+) -> Appointment:
+    """Book the held time for the person: the usual confirmation and reminders follow.
+
+    ``by`` is the operator who accepts for a caller (the booking's author, channel
+    ``phone``); without it the person accepted, on the channel they joined by.
+
+    Raises :class:`OfferGone` when the offer is no longer held for them, and the booking
+    errors when the time cannot be booked after all (the plans changed meanwhile).
+    """
+    session.refresh(offer)
+    entry = offer.entry
+    if offer.status != HELD or offer.expires_at <= now or entry.status != WAITING:
+        raise OfferGone("the offer is {}".format(offer.status))
+    intake = session.get(Intake, entry.intake_id) if entry.intake_id is not None else None
+    appointment = services.book(
+        session, encode_slot(_slot(offer), policy.secret_key), entry.person, now=now, policy=policy,
+        intake=intake, channel="phone" if by is not None else entry.channel, by=by, hold=offer.id,
+    )
+    appointment.reason = entry.reason
+    offer.status = "accepted"
+    offer.answered_at = now
+    offer.appointment_id = appointment.id
+    entry.status = "booked"
+    entry.appointment_id = appointment.id
+    entry.missed_offers = 0
+    entry.updated_at = now
+    outbox.cancel(session, offer.subject_key)
+    session.flush()
+    return appointment
+
+
+def decline(session: Session, offer: WaitingListOffer, *, now: datetime, policy: BookingPolicy) -> None:
+    """The person does not want this time: they keep their place and it goes to the next in line."""
+    session.refresh(offer)
+    if offer.status != HELD or offer.expires_at <= now:
+        raise OfferGone("the offer is {}".format(offer.status))
+    offer.status = "declined"
+    offer.answered_at = now
+    offer.entry.missed_offers = 0
+    offer.entry.updated_at = now
+    outbox.cancel(session, offer.subject_key)
+    session.flush()
+    offer_free_times(session, now, policy, service_id=offer.service_id)
+
+
+def leave(
+    session: Session, entry: WaitingListEntry, *, now: datetime, policy: BookingPolicy, by: StaffMember | None = None
+) -> None:
+    """Take ``entry`` out of the line; a time held for it goes to the next person."""
+    if entry.status != WAITING:
+        raise WaitingListError("the entry is {}".format(entry.status))
+    entry.status = "left"
+    entry.updated_at = now
+    outbox.cancel(session, entry.subject_key)
+    for offer in session.scalars(
+        select(WaitingListOffer).where(WaitingListOffer.entry_id == entry.id, WaitingListOffer.status == HELD)
+    ):
+        offer.status = "withdrawn"
+        offer.answered_at = now
+        outbox.cancel(session, offer.subject_key)
+    session.flush()
+    log.info("waiting-list entry %s left%s", entry.id, " (staff {})".format(by.id) if by is not None else "")
+    offer_free_times(session, now, policy, service_id=entry.service_id)
+
+
+def offer_id(subject_key: str | None) -> int | None:
+    """42 for ``waiting_offer:42``; None for any other subject."""
+    kind, _, ident = (subject_key or "").partition(":")
+    return int(ident) if kind == "waiting_offer" and ident.isdigit() else None
+
+
+@services.time_freed.connect
+def _on_time_freed(appointment: Appointment, *, session: Session, now: datetime, policy: BookingPolicy, **_: Any) -> None:
+    """A cancelled or moved appointment: offer its old time to the line at once."""
+    offer_free_times(session, now, policy, service_id=appointment.service_id)
+
+
+def waiting_list_job(session: Session, now: datetime) -> int:
+    """The worker's job: expire unanswered offers and offer free times to the people in line."""
+    return offer_free_times(session, now, BookingPolicy.from_config(current_app.config["PORTA"]))
