@@ -53,6 +53,14 @@ def full(session: Session, agency: Agency, rules: BookingPolicy) -> list[Appoint
     return taken
 
 
+def _two_in_line(session: Session, agency: Agency, rules: BookingPolicy) -> tuple[WaitingListEntry, WaitingListEntry]:  # noqa: F811
+    """Maria joins first, Luca a minute later."""
+    maria = waiting.join(session, _person(session, "Maria"), agency.service, now=NOW, policy=rules)
+    luca = waiting.join(session, _person(session, "Luca", "+393339998888"), agency.service,
+                        now=NOW + timedelta(minutes=1), policy=rules)
+    return maria, luca
+
+
 def _messages(session: Session, kind: str) -> list[Message]:
     return list(session.scalars(select(Message).where(Message.kind == kind).order_by(Message.id)))
 
@@ -97,9 +105,7 @@ def test_a_person_who_may_not_be_messaged_cannot_join(
 def test_a_cancelled_time_is_held_for_the_first_in_line_and_nobody_else_can_book_it(
     session: Session, agency: Agency, rules: BookingPolicy, full: list[Appointment]  # noqa: F811
 ) -> None:
-    maria = waiting.join(session, _person(session, "Maria"), agency.service, now=NOW, policy=rules)
-    luca = waiting.join(session, _person(session, "Luca", "+393339998888"), agency.service,
-                        now=NOW + timedelta(minutes=1), policy=rules)
+    maria, luca = _two_in_line(session, agency, rules)
     session.commit()
     assert _offer(session, maria) is None  # nothing free yet
 
@@ -116,7 +122,7 @@ def test_a_cancelled_time_is_held_for_the_first_in_line_and_nobody_else_can_book
     # The held time is offered to no one else and cannot be booked by anyone else.
     assert local(2026, 7, 6, 9) not in [s.start for s in find_slots(session, rules, agency.service, later, limit=5)]
     freed = full[0]
-    slot = Slot(freed.service_id, freed.office_id, freed.mode, freed.staff_id, freed.starts_at, freed.ends_at)
+    slot = Slot.of(freed)
     with pytest.raises(services.SlotTaken):
         services.book(session, encode_slot(slot, SECRET), _person(session, "Quick"), now=later, policy=rules)
     session.rollback()
@@ -144,9 +150,7 @@ def test_accepting_in_time_books_the_appointment_with_its_confirmation(
 def test_an_unanswered_offer_passes_to_the_next_in_line_and_the_first_keeps_their_place(
     session: Session, agency: Agency, rules: BookingPolicy, full: list[Appointment]  # noqa: F811
 ) -> None:
-    maria = waiting.join(session, _person(session, "Maria"), agency.service, now=NOW, policy=rules)
-    luca = waiting.join(session, _person(session, "Luca", "+393339998888"), agency.service,
-                        now=NOW + timedelta(minutes=1), policy=rules)
+    maria, luca = _two_in_line(session, agency, rules)
     services.cancel(session, full[0], now=NOW, policy=rules)
     session.commit()
     first = _offer(session, maria)
@@ -190,9 +194,7 @@ def test_after_three_unanswered_offers_a_person_leaves_the_line(
 def test_declining_passes_the_time_on_and_it_is_never_offered_to_the_same_person_again(
     session: Session, agency: Agency, rules: BookingPolicy, full: list[Appointment]  # noqa: F811
 ) -> None:
-    maria = waiting.join(session, _person(session, "Maria"), agency.service, now=NOW, policy=rules)
-    luca = waiting.join(session, _person(session, "Luca", "+393339998888"), agency.service,
-                        now=NOW + timedelta(minutes=1), policy=rules)
+    maria, luca = _two_in_line(session, agency, rules)
     services.cancel(session, full[0], now=NOW, policy=rules)
     session.commit()
     offer = _offer(session, maria)
@@ -213,9 +215,7 @@ def test_declining_passes_the_time_on_and_it_is_never_offered_to_the_same_person
 def test_leaving_the_line_withdraws_the_held_time_and_it_goes_to_the_next(
     session: Session, agency: Agency, rules: BookingPolicy, full: list[Appointment]  # noqa: F811
 ) -> None:
-    maria = waiting.join(session, _person(session, "Maria"), agency.service, now=NOW, policy=rules)
-    luca = waiting.join(session, _person(session, "Luca", "+393339998888"), agency.service,
-                        now=NOW + timedelta(minutes=1), policy=rules)
+    maria, luca = _two_in_line(session, agency, rules)
     services.cancel(session, full[0], now=NOW, policy=rules)
     session.commit()
     held = _offer(session, maria)

@@ -202,14 +202,7 @@ def book(
     appointment = Appointment(
         person=person,
         intake_id=intake.id if intake is not None else None,
-        service_id=slot.service_id,
-        office_id=slot.office_id,
-        mode=slot.mode,
-        staff_id=slot.staff_id,
-        mediator_id=slot.mediator_id,
-        mediator_language=slot.mediator_language,
-        starts_at=slot.start,
-        ends_at=slot.end,
+        **slot.columns(),
         status=BOOKED,
         channel=channel,
         created_at=now,
@@ -274,13 +267,8 @@ def reschedule(
     _lock_booked(session, appointment, people_of(slot))
     _check_offered(session, policy, slot, now)
     check_free(session, slot, now, ignore=appointment.id)
-    appointment.office_id = slot.office_id
-    appointment.mode = slot.mode
-    appointment.staff_id = slot.staff_id
-    appointment.mediator_id = slot.mediator_id
-    appointment.mediator_language = slot.mediator_language
-    appointment.starts_at = slot.start
-    appointment.ends_at = slot.end
+    for column, value in slot.columns().items():
+        setattr(appointment, column, value)
     appointment.revision += 1
     appointment.updated_at = now
     _flush(session, slot)

@@ -51,6 +51,25 @@ class Slot:
         """True when this slot and [start, end) share a moment."""
         return self.start < end and start < self.end
 
+    def columns(self) -> dict[str, Any]:
+        """The slot as the columns that store it (an appointment's, a held offer's)."""
+        return {
+            "service_id": self.service_id,
+            "office_id": self.office_id,
+            "mode": self.mode,
+            "staff_id": self.staff_id,
+            "mediator_id": self.mediator_id,
+            "mediator_language": self.mediator_language,
+            "starts_at": self.start,
+            "ends_at": self.end,
+        }
+
+    @classmethod
+    def of(cls, row: Any) -> "Slot":
+        """The slot a row with those columns takes up."""
+        return cls(row.service_id, row.office_id, row.mode, row.staff_id, row.starts_at, row.ends_at,
+                   row.mediator_id, row.mediator_language)
+
 
 def encode_slot(slot: Slot, secret_key: str) -> str:
     """The slot's opaque, signed id."""

@@ -204,11 +204,6 @@ def held_offer(session: Session, entry: WaitingListEntry, now: datetime) -> Wait
     )
 
 
-def _slot(offer: WaitingListOffer) -> Slot:
-    return Slot(offer.service_id, offer.office_id, offer.mode, offer.staff_id, offer.starts_at, offer.ends_at,
-                offer.mediator_id, offer.mediator_language)
-
-
 def _line(session: Session, service_id: int | None) -> list[WaitingListEntry]:
     """Waiting entries without a held offer, first come first served."""
     has_offer = exists().where(WaitingListOffer.entry_id == WaitingListEntry.id, WaitingListOffer.status == HELD)
@@ -273,14 +268,7 @@ def _make_offer(
         services.check_free(session, slot, now)
         offer = WaitingListOffer(
             entry=entry,
-            service_id=slot.service_id,
-            office_id=slot.office_id,
-            mode=slot.mode,
-            staff_id=slot.staff_id,
-            mediator_id=slot.mediator_id,
-            mediator_language=slot.mediator_language,
-            starts_at=slot.start,
-            ends_at=slot.end,
+            **slot.columns(),
             status=HELD,
             created_at=now,
             expires_at=expires,
@@ -367,7 +355,7 @@ def accept(
         raise OfferGone("the offer is {}".format(offer.status))
     intake = session.get(Intake, entry.intake_id) if entry.intake_id is not None else None
     appointment = services.book(
-        session, encode_slot(_slot(offer), policy.secret_key), entry.person, now=now, policy=policy,
+        session, encode_slot(Slot.of(offer), policy.secret_key), entry.person, now=now, policy=policy,
         intake=intake, channel="phone" if by is not None else entry.channel, by=by, hold=offer.id,
     )
     appointment.reason = entry.reason
