@@ -312,3 +312,19 @@ def test_the_worker_job_expires_unanswered_offers_and_offers_again(app, session:
     again = _offer(session, session.get(WaitingListEntry, entry.id))
     assert again is not None and again.starts_at != first.starts_at
     assert session.get(WaitingListEntry, entry.id).missed_offers == 1
+
+
+def test_times_that_appear_together_go_one_each_to_the_people_in_line_in_order(
+    session: Session, agency: Agency, rules: BookingPolicy, full: list[Appointment]  # noqa: F811
+) -> None:
+    """New hours (no cancellation): the minute job finds two times and gives the earlier to the first."""
+    maria, luca = _two_in_line(session, agency, rules)
+    plan(session, agency.bruno, agency.nord, [1], "09:00", "09:30", modes=["in_person"])
+    session.commit()
+
+    assert waiting.offer_free_times(session, NOW, rules) == 2
+    session.commit()
+
+    first, second = _offer(session, maria), _offer(session, luca)
+    assert first is not None and second is not None
+    assert (first.starts_at, second.starts_at) == (local(2026, 7, 7, 9), local(2026, 7, 14, 9))

@@ -40,7 +40,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from messaging import outbox
 from portal.agency.models import Office, Service
@@ -207,7 +207,12 @@ def held_offer(session: Session, entry: WaitingListEntry, now: datetime) -> Wait
 def _line(session: Session, service_id: int | None) -> list[WaitingListEntry]:
     """Waiting entries without a held offer, first come first served."""
     has_offer = exists().where(WaitingListOffer.entry_id == WaitingListEntry.id, WaitingListOffer.status == HELD)
-    query = select(WaitingListEntry).where(WaitingListEntry.status == WAITING, ~has_offer)
+    query = (
+        select(WaitingListEntry)
+        .where(WaitingListEntry.status == WAITING, ~has_offer)
+        .options(selectinload(WaitingListEntry.person), selectinload(WaitingListEntry.service),
+                 selectinload(WaitingListEntry.office))
+    )
     if service_id is not None:
         query = query.where(WaitingListEntry.service_id == service_id)
     return list(session.scalars(query.order_by(WaitingListEntry.created_at, WaitingListEntry.id)))
@@ -235,10 +240,10 @@ def _hold_window(policy: BookingPolicy, entry: WaitingListEntry, now: datetime) 
     return sent, sent + policy.offer_hold
 
 
-def _find_time(
+def _free_times(
     session: Session, policy: BookingPolicy, entry: WaitingListEntry, now: datetime, hold_ends: datetime
-) -> Slot | None:
-    """The earliest free time for ``entry`` inside the window, bookable once the hold ends."""
+) -> list[Slot]:
+    """The free times that fit ``entry``'s choices inside the window, bookable once the hold ends."""
     rules = replace(policy, min_notice=(hold_ends - now) + policy.min_notice)
     latest = now + policy.waiting_after
     query = SlotQuery(
@@ -248,13 +253,15 @@ def _find_time(
         language=entry.language,
         last_day=latest.astimezone(policy.timezone).date(),
     )
+    return [slot for slot in candidate_slots(session, rules, query, now, limit=None) if slot.start <= latest]
+
+
+def _first_unseen(session: Session, entry: WaitingListEntry, free: list[Slot]) -> Slot | None:
+    """The earliest of ``free`` never offered to ``entry`` before."""
+    if not free:
+        return None
     seen = _offered_before(session, entry)
-    for slot in candidate_slots(session, rules, query, now, limit=None):
-        if slot.start > latest:
-            break
-        if (slot.staff_id, slot.start) not in seen:
-            return slot
-    return None
+    return next((slot for slot in free if (slot.staff_id, slot.start) not in seen), None)
 
 
 def _make_offer(
@@ -308,14 +315,21 @@ def offer_free_times(session: Session, now: datetime, policy: BookingPolicy, ser
     """
     expire_offers(session, now)
     made = 0
+    # People asking for the same thing share one search, so a long line with nothing
+    # free costs a search per kind of request, not per person (bench/waiting_list_sweep.py).
+    searched: dict[tuple[Any, ...], list[Slot]] = {}
     for entry in _line(session, service_id):
         window = _hold_window(policy, entry, now)
         if window is None:
             continue
         sent, expires = window
-        slot = _find_time(session, policy, entry, now, expires)
+        key = (entry.service_id, entry.office_id, entry.mode, entry.language, expires)
+        if key not in searched:
+            searched[key] = _free_times(session, policy, entry, now, expires)
+        slot = _first_unseen(session, entry, searched[key])
         if slot is not None and _make_offer(session, policy, entry, slot, now, sent, expires) is not None:
             made += 1
+            searched.clear()  # that time is held now: search again for whoever comes next
     return made
 
 
