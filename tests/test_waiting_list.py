@@ -328,3 +328,23 @@ def test_times_that_appear_together_go_one_each_to_the_people_in_line_in_order(
     first, second = _offer(session, maria), _offer(session, luca)
     assert first is not None and second is not None
     assert (first.starts_at, second.starts_at) == (local(2026, 7, 7, 9), local(2026, 7, 14, 9))
+
+
+def test_booking_the_service_another_way_ends_the_wait_and_releases_the_held_time(
+    session: Session, agency: Agency, rules: BookingPolicy, full: list[Appointment]  # noqa: F811
+) -> None:
+    maria, luca = _two_in_line(session, agency, rules)
+    services.cancel(session, full[0], now=NOW, policy=rules)
+    session.commit()
+    held = _offer(session, maria)
+    assert held is not None
+    far = waiting.first_free(session, rules, agency.service, NOW)
+    assert far is not None
+
+    services.book(session, encode_slot(far, SECRET), maria.person, now=NOW, policy=rules)  # she took a later time herself
+    session.commit()
+
+    assert (maria.status, held.status) == ("booked", "withdrawn")
+    assert waiting.position(session, luca) == 1
+    passed = _offer(session, luca)
+    assert passed is not None and passed.starts_at == held.starts_at

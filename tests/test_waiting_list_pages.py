@@ -131,3 +131,12 @@ def test_a_waiting_list_link_we_never_issued_opens_nothing_and_posts_need_the_cs
     assert client.get("/appointments/waiting/not-a-token").status_code == 404
     place = _join(client)
     assert client.post(place + "/leave", data={"confirm": "yes"}).status_code == 400
+
+
+def test_with_no_free_time_at_all_joining_the_list_is_the_pages_main_action(
+    client: FlaskClient, agency: Agency  # noqa: F811
+) -> None:
+    choose(client)
+    page = client.get("/appointments/book/slot").get_data(as_text=True)
+    assert 'value="wait" class="btn btn-primary"' in page
+    assert 'value="next"' not in page  # nothing to choose, so no "Continue"

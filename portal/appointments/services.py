@@ -55,6 +55,9 @@ _signals = Namespace()
 #: the appointment was cancelled or moved to another time. The waiting list listens and
 #: offers the time to the first in line, in the same transaction.
 time_freed = _signals.signal("appointment-time-freed")
+#: Sent (with ``session``, ``now``, ``policy`` and ``hold``) when an appointment is booked;
+#: the waiting list closes the person's place in that service's line.
+booked = _signals.signal("appointment-booked")
 
 
 class BookingError(Exception):
@@ -214,6 +217,7 @@ def book(
     session.add(appointment)
     _flush(session, slot)
     notices.booked(session, appointment, person, policy, now)
+    booked.send(appointment, session=session, now=now, policy=policy, hold=hold)
     return appointment
 
 

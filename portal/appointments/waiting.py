@@ -27,6 +27,8 @@ Rules a person would expect:
   is never offered to the same person again.
 * A person who may not be messaged (they said it is not safe) cannot join: an offer
   they never hear of would only delay everyone behind them.
+* A person in line who books the service another way (online, through an operator)
+  leaves the line as served (``services.booked``), releasing any time held for them.
 """
 
 from __future__ import annotations
@@ -408,15 +410,22 @@ def leave(
     entry.status = "left"
     entry.updated_at = now
     outbox.cancel(session, entry.subject_key)
-    for offer in session.scalars(
-        select(WaitingListOffer).where(WaitingListOffer.entry_id == entry.id, WaitingListOffer.status == HELD)
-    ):
-        offer.status = "withdrawn"
-        offer.answered_at = now
-        outbox.cancel(session, offer.subject_key)
+    _withdraw_offers(session, entry, now)
     session.flush()
     log.info("waiting-list entry %s left%s", entry.id, " (staff {})".format(by.id) if by is not None else "")
     offer_free_times(session, now, policy, service_id=entry.service_id)
+
+
+def _withdraw_offers(session: Session, entry: WaitingListEntry, now: datetime) -> int:
+    """Release what is held for ``entry`` and stop its offer messages; how many were held."""
+    offers = list(session.scalars(
+        select(WaitingListOffer).where(WaitingListOffer.entry_id == entry.id, WaitingListOffer.status == HELD)
+    ))
+    for offer in offers:
+        offer.status = "withdrawn"
+        offer.answered_at = now
+        outbox.cancel(session, offer.subject_key)
+    return len(offers)
 
 
 def offer_id(subject_key: str | None) -> int | None:
@@ -429,6 +438,35 @@ def offer_id(subject_key: str | None) -> int | None:
 def _on_time_freed(appointment: Appointment, *, session: Session, now: datetime, policy: BookingPolicy, **_: Any) -> None:
     """A cancelled or moved appointment: offer its old time to the line at once."""
     offer_free_times(session, now, policy, service_id=appointment.service_id)
+
+
+@services.booked.connect
+def _on_booked(
+    appointment: Appointment, *, session: Session, now: datetime, policy: BookingPolicy, hold: int | None, **_: Any
+) -> None:
+    """Someone in line booked the service another way (online, by phone): their wait is over.
+
+    A time held for them is released to the next person. An offer being accepted
+    (``hold``) closes its entry in :func:`accept` instead.
+    """
+    if hold is not None:
+        return
+    entry = session.scalar(
+        select(WaitingListEntry).where(
+            WaitingListEntry.person_id == appointment.person_id,
+            WaitingListEntry.service_id == appointment.service_id,
+            WaitingListEntry.status == WAITING,
+        )
+    )
+    if entry is None:
+        return
+    entry.status = "booked"
+    entry.appointment_id = appointment.id
+    entry.updated_at = now
+    released = _withdraw_offers(session, entry, now)
+    session.flush()
+    if released:
+        offer_free_times(session, now, policy, service_id=entry.service_id)
 
 
 def waiting_list_job(session: Session, now: datetime) -> int:
