@@ -102,7 +102,7 @@ def main() -> int:
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
-    from portal.appointments import services, waiting
+    from portal.appointments import offers, services
     from portal.appointments.models import WaitingListOffer
     from portal.db import make_engine
     from portal.schema import upgrade
@@ -126,7 +126,7 @@ def main() -> int:
                     args.staff, len(booked), args.people, engine.dialect.name))
 
                 started = time.perf_counter()
-                made = waiting.offer_free_times(session, NOW, rules)
+                made = offers.offer_free_times(session, NOW, rules)
                 session.commit()
                 idle = (time.perf_counter() - started) * 1000
                 print("job with nothing free: {:.1f} ms, {} offers".format(idle, made))
@@ -140,7 +140,7 @@ def main() -> int:
 
                 later = NOW + rules.offer_hold + timedelta(minutes=1)
                 started = time.perf_counter()
-                made = waiting.offer_free_times(session, later, rules)
+                made = offers.offer_free_times(session, later, rules)
                 session.commit()
                 pass_on = (time.perf_counter() - started) * 1000
                 print("job passing an expired offer on: {:.1f} ms, {} offers".format(pass_on, made))

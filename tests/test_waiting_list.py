@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from messaging.models import Message
 from messaging.policy import QuietHours
-from portal.appointments import services, waiting
+from portal.appointments import offers, services, waiting
 from portal.appointments.models import Appointment, WaitingListEntry, WaitingListOffer
 from portal.appointments.policy import BookingPolicy
 from portal.appointments.slots import Slot, encode_slot, find_slots
@@ -160,7 +160,7 @@ def test_an_unanswered_offer_passes_to_the_next_in_line_and_the_first_keeps_thei
     with pytest.raises(waiting.OfferGone):
         waiting.accept(session, first, now=late, policy=rules)
     session.rollback()
-    assert waiting.offer_free_times(session, late, rules) == 1
+    assert offers.offer_free_times(session, late, rules) == 1
     session.commit()
 
     assert first.status == "expired" and (maria.status, maria.missed_offers) == ("waiting", 1)
@@ -182,9 +182,9 @@ def test_after_three_unanswered_offers_a_person_leaves_the_line(
     session.commit()
     moment = NOW
     for missed in range(1, 4):
-        assert _offer(session, entry) is not None or waiting.offer_free_times(session, moment, rules) == 1
+        assert _offer(session, entry) is not None or offers.offer_free_times(session, moment, rules) == 1
         moment += timedelta(minutes=31)
-        waiting.offer_free_times(session, moment, rules)
+        offers.offer_free_times(session, moment, rules)
         session.commit()
         assert entry.missed_offers == missed
     assert entry.status == "lapsed" and waiting.position(session, entry) is None
@@ -322,7 +322,7 @@ def test_times_that_appear_together_go_one_each_to_the_people_in_line_in_order(
     plan(session, agency.bruno, agency.nord, [1], "09:00", "09:30", modes=["in_person"])
     session.commit()
 
-    assert waiting.offer_free_times(session, NOW, rules) == 2
+    assert offers.offer_free_times(session, NOW, rules) == 2
     session.commit()
 
     first, second = _offer(session, maria), _offer(session, luca)

@@ -229,7 +229,7 @@ class WaitingListEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_member.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    #: Offers that expired unanswered; at ``waiting.MAX_MISSED_OFFERS`` the entry lapses.
+    #: Offers that expired unanswered; at ``offers.MAX_MISSED_OFFERS`` the entry lapses.
     missed_offers: Mapped[int] = mapped_column(default=0)
     #: What the person wrote they need, as for an appointment.
     reason: Mapped[str | None] = mapped_column(String(300))
