@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from messaging.models import Message
 from portal.agency.models import Service
-from portal.appointments import views
+from portal.appointments import manage_views
 from portal.appointments.models import Appointment
 from portal.appointments.policy import BookingPolicy
 from portal.appointments.services import book
@@ -290,7 +290,7 @@ def test_a_tampered_or_expired_link_opens_nothing_and_changes_nothing(
 
     appointment = the_appointment(session, token)
     later = appointment.ends_at + timedelta(days=8)
-    monkeypatch.setattr(views, "utcnow", lambda: later)
+    monkeypatch.setattr(manage_views, "utcnow", lambda: later)
     expired = client.get("/appointments/{}".format(token))
     assert expired.status_code == 410 and "This link has expired" in page_text(expired)
     response = client.post("/appointments/{}/cancel".format(token), data={"csrf_token": csrf, "confirm": "yes"})

@@ -1,4 +1,4 @@
-"""The citizen's booking, and the page a manage link opens (change or cancel, no login).
+"""The citizen's booking: four pages, then the appointment at once (or a place in line).
 
 The booking is four pages that work without JavaScript: what and where, the time, the
 person's details, a review; then it completes at once. The choices wait in the session
@@ -6,9 +6,10 @@ person's details, a review; then it completes at once. The choices wait in the s
 no address carries any of them. Coming from a self-screening result, the recommended
 service and the language are chosen already and the person's details filled in.
 
-After booking, the appointment's page lives at ``/appointments/<manage_token>``: the
-token is random and stops working a week after the appointment (see
-``services.by_manage_token``); it is the only secret that ever appears in an address.
+When nothing is free soon enough, the time page offers the waiting list instead, and
+the same details and review lead to a place in line. After booking, the person lands on
+the appointment's own page (``manage_views.py``); after joining, on their place in line
+(``waiting_views.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask import session as web_session
 from flask_babel import format_date, format_time
 from flask_babel import gettext as _
@@ -27,8 +28,7 @@ from portal.agency.models import Office, Service
 from portal.agency.services import active_services, public_offices
 from portal.appointments import services, waiting
 from portal.appointments.forms import BOOKING_CHANNELS, REASON_MAX, ChooseForm, DetailsForm, SlotForm
-from portal.appointments.ics import appointment_ics
-from portal.appointments.models import BOOKED, MODES, Appointment
+from portal.appointments.models import MODES
 from portal.appointments.policy import BookingPolicy
 from portal.appointments.slots import InvalidSlot, Slot, SlotQuery, candidate_slots, decode_slot, encode_slot
 from portal.auth.access import public
@@ -374,106 +374,6 @@ def _join_waiting_list(state: dict[str, Any]):  # type: ignore[no-untyped-def]
     return redirect(url_for("appointments.waiting_place", token=entry.manage_token))
 
 
-# --- the manage link -------------------------------------------------------------------------
-
-
-def _by_token(token: str) -> tuple[Appointment | None, Any]:
-    """The appointment, or the page that explains why the link opens nothing (and the status)."""
-    try:
-        appointment = services.by_manage_token(get_session(), token, utcnow())
-    except services.LinkExpired:
-        return None, (render_template("appointments/link_problem.html", expired=True), 410)
-    if appointment is None:
-        return None, (render_template("appointments/link_problem.html", expired=False), 404)
-    return appointment, None
-
-
-def _changeable(appointment: Appointment) -> bool:
-    """Still booked and not yet begun: later than that, the helpline takes over."""
-    return appointment.status == BOOKED and appointment.starts_at > utcnow()
-
-
-def _render_manage(appointment: Appointment, message: str | None = None, status: int = 200):  # type: ignore[no-untyped-def]
-    bring = [*BRING_ALWAYS, *BRING.get(appointment.service.code, ())]
-    return render_template("appointments/manage.html", appointment=appointment, bring=bring, message=message,
-                           changeable=_changeable(appointment)), status
-
-
-@bp.route("/<token>")
-@public
-def manage(token: str):  # type: ignore[no-untyped-def]
-    """The appointment: what, when, where, what to bring; change the date, cancel, add to a calendar."""
-    appointment, problem = _by_token(token)
-    return problem or _render_manage(appointment)
-
-
-@bp.route("/<token>/calendar.ics")
-@public
-def calendar(token: str):  # type: ignore[no-untyped-def]
-    """The appointment as an iCalendar file (it names no service: calendars are often shared)."""
-    appointment, problem = _by_token(token)
-    if problem:
-        return problem
-    body = appointment_ics(appointment, _policy(), current_language())
-    return Response(body, mimetype="text/calendar",
-                    headers={"Content-Disposition": 'attachment; filename="appointment.ics"'})
-
-
-@bp.route("/<token>/cancel", methods=["POST"])
-@public
-@limiter.limit(CHANGE_LIMIT)
-def cancel(token: str):  # type: ignore[no-untyped-def]
-    """First press: "are you sure?"; second press (``confirm=yes``): cancelled, reminders stopped."""
-    appointment, problem = _by_token(token)
-    if problem:
-        return problem
-    if not _changeable(appointment):
-        return _render_manage(appointment, _("This appointment can no longer be changed here."), 409)
-    if request.form.get("confirm") != "yes":
-        return render_template("appointments/cancel.html", appointment=appointment)
-    db = get_session()
-    try:
-        services.cancel(db, appointment, now=utcnow(), policy=_policy())
-    except services.NotBooked:
-        db.rollback()
-        return _render_manage(appointment, _("This appointment can no longer be changed here."), 409)
-    db.commit()
-    flash(_("Your appointment is cancelled."), "success")
-    return redirect(url_for(".manage", token=token))
-
-
-@bp.route("/<token>/reschedule", methods=["POST"])
-@public
-@limiter.limit(CHANGE_LIMIT)
-def reschedule(token: str):  # type: ignore[no-untyped-def]
-    """Without a chosen time: the free times. With one (``action=move``): the appointment moves."""
-    appointment, problem = _by_token(token)
-    if problem:
-        return problem
-    if not _changeable(appointment):
-        return _render_manage(appointment, _("This appointment can no longer be changed here."), 409)
-    error = message = None
-    chosen = request.form.get("slot", "")
-    if request.form.get("action") == "move":
-        if not chosen:
-            error = _("Choose a date and time.")
-        else:
-            db = get_session()
-            try:
-                services.reschedule(db, appointment, chosen, now=utcnow(), policy=_policy())
-            except (services.SlotTaken, services.SlotUnavailable, services.NotBooked, InvalidSlot) as exc:
-                db.rollback()
-                message = str(TAKEN if isinstance(exc, services.SlotTaken) else GONE)
-            else:
-                db.commit()
-                flash(_("Your appointment has been moved."), "success")
-                return redirect(url_for(".manage", token=token))
-    after, bad_date = _after()
-    language = appointment.mediator_language or appointment.person.language
-    page = _slot_page(appointment.service, appointment.office, appointment.mode, language, after)
-    page.error, page.message = error, message or bad_date
-    status = 409 if message else 400 if error or bad_date else 200
-    return render_template("appointments/reschedule.html", appointment=appointment, page=page), status
-
-
-from portal.appointments import waiting_views as _waiting_views  # noqa: E402,F401  (registers its routes)
+# The manage link and the waiting-list page register their routes on this blueprint.
+from portal.appointments import manage_views as _manage_views  # noqa: E402,F401
+from portal.appointments import waiting_views as _waiting_views  # noqa: E402,F401
