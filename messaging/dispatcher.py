@@ -30,14 +30,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from messaging import claims
 from messaging.channels.base import Channel, Outgoing, SendResult
-from messaging.claims import Claimed, Lookups, record_address_status
+from messaging.claims import Claimed, Lookups
 from messaging.db import utcnow
 from messaging.models import MessageStatus
 from messaging.outcomes import Choice, Outcome, attempted, backoff, choose_channel, closed, handed_back
 from messaging.policy import QuietHours
 
-#: Choice, backoff and record_address_status are re-exported: callers import them from here.
-__all__ = ["Choice", "DispatchReport", "DispatchSettings", "Dispatcher", "RateLimiter", "backoff", "record_address_status"]
+__all__ = ["DispatchReport", "DispatchSettings", "Dispatcher", "RateLimiter"]
 
 log = logging.getLogger("messaging.dispatcher")
 
@@ -162,10 +161,6 @@ class Dispatcher:
             session.commit()
             found = claims.lookups(session, batch) if batch and with_lookups else Lookups(frozenset(), {})
         return batch, found
-
-    def run_once(self) -> DispatchReport:
-        """One pass: claim a batch, send it, record every outcome; returns the counts."""
-        return self._pump(max_claims=1)
 
     def drain(self, max_passes: int = 1000) -> DispatchReport:
         """Send until nothing is due (for ``--once`` runs, the worker's job, and tests).

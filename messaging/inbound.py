@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from messaging.channels.twilio import ADDRESS_VERDICTS, RETRY_ONCE_CODES
-from messaging.dispatcher import record_address_status
+from messaging.claims import record_address_status
 from messaging.models import AddressStatus, InboundMessage, Message, MessageEvent, MessageStatus
 from messaging.signals import delivery_updated, reply_received
 

@@ -20,6 +20,11 @@ from messaging.db import NAMING_CONVENTION, UTCDateTime, utcnow
 __all__ = ["Base", "UTCDateTime", "get_session", "init_app", "make_engine", "utcnow"]
 
 
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK constraint's text: ``column`` holds one of ``values`` (codes, never user input)."""
+    return "{} IN ({})".format(column, ", ".join("'{}'".format(v) for v in values))
+
+
 class Base(DeclarativeBase):
     """Declarative base of every portal table."""
 

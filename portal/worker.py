@@ -37,8 +37,8 @@ class Job:
     trigger: dict[str, Any] = field(default_factory=dict)
 
 
-#: Every periodic job of the system. Later domains (messaging dispatch, escalation of
-#: overdue intakes, purges of expired drafts) add their rows here.
+#: Every periodic job of the system; a domain that needs one (casework's escalation of
+#: overdue intakes, say) adds its row here.
 JOBS: tuple[Job, ...] = (
     Job("messaging.dispatch", dispatch_job, {"trigger": "interval", "seconds": 5}),
     Job("auth.purge_login_throttle", purge_login_throttle, {"trigger": "interval", "minutes": 30}),

@@ -27,7 +27,7 @@ from messaging.channels import ChannelSettings, build_channels
 from messaging.db import utcnow
 from messaging.dispatcher import Dispatcher, DispatchSettings
 from messaging.channels.base import Outgoing, SendResult
-from messaging.dispatcher import record_address_status
+from messaging.claims import record_address_status
 from messaging.models import AddressStatus, Message, MessageAttempt, MessageEvent, MessageStatus
 from messaging.outbox import Recipient, cancel, enqueue
 from messaging.policy import QuietHours

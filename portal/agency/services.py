@@ -27,6 +27,13 @@ def active_services(session: Session) -> list[Service]:
     return list(session.scalars(select(Service).where(Service.active.is_(True)).order_by(Service.code)))
 
 
+def active_service(session: Session, code: str | None) -> Service | None:
+    """The service people can currently ask for under ``code``; None for any other code."""
+    if not code:
+        return None
+    return session.scalar(select(Service).where(Service.code == code, Service.active.is_(True)))
+
+
 #: How a service can be delivered, as people read it.
 MODE_LABELS = {
     "in_person": _l("in person"),

@@ -16,7 +16,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.agency.models import Office, Service
+from portal.agency.models import Office
+from portal.agency.services import active_service
 from portal.api.problems import Problem
 from portal.appointments.models import MODES
 from portal.appointments.slots import InvalidSlot, SlotQuery, decode_slot
@@ -51,7 +52,7 @@ def _field(name: str, detail: str) -> dict[str, Any]:
 def slot_query(session: Session, args: Mapping[str, str], today: date) -> SlotQuery:
     """The query the parameters describe, or a 422 naming every wrong one."""
     errors = []
-    service = session.scalar(select(Service).where(Service.code == args.get("service", ""), Service.active.is_(True)))
+    service = active_service(session, args.get("service", ""))
     if service is None:
         errors.append(_parameter("service", _("Choose a service code that /services lists.")))
     office = None

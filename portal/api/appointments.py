@@ -30,7 +30,7 @@ from portal.api.openapi import operation
 from portal.api.problems import Problem, problem_response
 from portal.api.views import READ_LIMIT, WRITE_LIMIT, _errors_locale, _json, _per_token, _read_json_object, bp
 from portal.appointments import services as booking
-from portal.appointments.models import BOOKED, CANCELLED, MODES, Appointment
+from portal.appointments.models import APPOINTMENT_STATUSES, BOOKED, CANCELLED, MODES, Appointment
 from portal.appointments.policy import BookingPolicy
 from portal.appointments.slots import Slot, candidate_slots, decode_slot, find_slots, to_json
 from portal.config import DEFAULT_LANGUAGE, LANGUAGES
@@ -271,7 +271,7 @@ openapi.register_schemas({
             "start": {"type": "string", "format": "date-time"}, "end": {"type": "string", "format": "date-time"},
             "office": {"type": "string"}, "service": {"type": "string"},
             "mode": {"type": "string", "enum": list(MODES)},
-            "status": {"type": "string", "enum": ["booked", "cancelled", "attended", "no_show"]},
+            "status": {"type": "string", "enum": list(APPOINTMENT_STATUSES)},
             "manage_url": {"type": "string", "format": "uri",
                            "description": "The person's own page to change or cancel it."},
         },

@@ -235,7 +235,7 @@ def _submit(language: str, values: Mapping[str, Any]) -> Intake:
         intakes.save_answers(session, intake, values, now, draft_days=config.intake_draft_days)
         missing = intakes.submit(
             session, intake, now, config.privacy_notice_version, helpline=config.helpline_number,
-            link=config.public_base_url + "/", timezone=config.timezone,
+            link=intakes.resume_link(config.public_base_url), timezone=config.timezone,
         )
         if missing:
             with force_locale(_errors_locale()):

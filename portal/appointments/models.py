@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.agency.models import Office, Service
 from portal.auth.models import StaffMember
-from portal.db import Base, UTCDateTime, utcnow
+from portal.db import Base, UTCDateTime, one_of, utcnow
 from portal.people.models import Person
 
 #: How an appointment takes place (the same codes as ``Service.modes``).
@@ -40,9 +40,6 @@ BOOKED = "booked"
 CANCELLED = "cancelled"
 
 
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return "{} IN ({})".format(column, ", ".join("'{}'".format(v) for v in values))
-
 
 class WorkingHours(Base):
     """One period of a staff member's usual week, at one office (0 = Monday)."""
@@ -51,7 +48,7 @@ class WorkingHours(Base):
     __table_args__ = (
         CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
         CheckConstraint("starts < ends", name="starts_before_ends"),
-        CheckConstraint(_one_of("purpose", PURPOSES), name="known_purpose"),
+        CheckConstraint(one_of("purpose", PURPOSES), name="known_purpose"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -80,8 +77,8 @@ class PlanException(Base):
 
     __tablename__ = "plan_exception"
     __table_args__ = (
-        CheckConstraint(_one_of("kind", EXCEPTION_KINDS), name="known_kind"),
-        CheckConstraint(_one_of("purpose", PURPOSES), name="known_purpose"),
+        CheckConstraint(one_of("kind", EXCEPTION_KINDS), name="known_kind"),
+        CheckConstraint(one_of("purpose", PURPOSES), name="known_purpose"),
         CheckConstraint("first_day <= last_day", name="days_in_order"),
         CheckConstraint(
             "(starts IS NULL AND ends IS NULL) OR (starts IS NOT NULL AND ends IS NOT NULL AND starts < ends)",
@@ -122,9 +119,9 @@ class Appointment(Base):
 
     __tablename__ = "appointment"
     __table_args__ = (
-        CheckConstraint(_one_of("status", APPOINTMENT_STATUSES), name="known_status"),
-        CheckConstraint(_one_of("channel", APPOINTMENT_CHANNELS), name="known_channel"),
-        CheckConstraint(_one_of("mode", MODES), name="known_mode"),
+        CheckConstraint(one_of("status", APPOINTMENT_STATUSES), name="known_status"),
+        CheckConstraint(one_of("channel", APPOINTMENT_CHANNELS), name="known_channel"),
+        CheckConstraint(one_of("mode", MODES), name="known_mode"),
         CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
         CheckConstraint(
             "(mediator_id IS NULL AND mediator_language IS NULL)"
@@ -210,9 +207,9 @@ class WaitingListEntry(Base):
 
     __tablename__ = "waiting_list_entry"
     __table_args__ = (
-        CheckConstraint(_one_of("status", WAITING_STATUSES), name="known_status"),
-        CheckConstraint(_one_of("channel", APPOINTMENT_CHANNELS), name="known_channel"),
-        CheckConstraint("mode IS NULL OR " + _one_of("mode", MODES), name="known_mode"),
+        CheckConstraint(one_of("status", WAITING_STATUSES), name="known_status"),
+        CheckConstraint(one_of("channel", APPOINTMENT_CHANNELS), name="known_channel"),
+        CheckConstraint("mode IS NULL OR " + one_of("mode", MODES), name="known_mode"),
         Index("ix_waiting_list_entry_line", "service_id", "status", "created_at"),
     )
 
@@ -257,8 +254,8 @@ class WaitingListOffer(Base):
 
     __tablename__ = "waiting_list_offer"
     __table_args__ = (
-        CheckConstraint(_one_of("status", OFFER_STATUSES), name="known_status"),
-        CheckConstraint(_one_of("mode", MODES), name="known_mode"),
+        CheckConstraint(one_of("status", OFFER_STATUSES), name="known_status"),
+        CheckConstraint(one_of("mode", MODES), name="known_mode"),
         CheckConstraint("starts_at < ends_at", name="starts_before_ends"),
         Index(
             "uq_waiting_list_offer_staff_held",

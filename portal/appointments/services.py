@@ -22,16 +22,16 @@ import secrets
 from datetime import date, datetime, timedelta
 
 from blinker import Namespace
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.agency.models import Office, Service
 from portal.appointments import notices
 from portal.appointments.calendar import closures, working_periods
-from portal.appointments.models import APPOINTMENT_CHANNELS, BOOKED, CANCELLED, HELD, Appointment, WaitingListOffer
+from portal.appointments.models import APPOINTMENT_CHANNELS, BOOKED, CANCELLED, Appointment
 from portal.appointments.policy import BookingPolicy
-from portal.appointments.slots import InvalidSlot, Slot, SlotQuery, candidate_slots, decode_slot
+from portal.appointments.slots import InvalidSlot, Slot, SlotQuery, candidate_slots, decode_slot, taken
 from portal.auth.models import StaffLanguage, StaffMember
 from portal.intake.models import Intake
 from portal.people.models import Person
@@ -145,26 +145,9 @@ def check_free(session: Session, slot: Slot, now: datetime, ignore: int | None =
     ``ignore`` is an appointment being moved; ``hold`` the offer being accepted. Call with
     the people locked (:func:`lock`), or the answer may be out of date when it is used.
     """
-    people = people_of(slot)
-    query = select(Appointment.id).where(
-        Appointment.status == BOOKED,
-        or_(Appointment.staff_id.in_(people), Appointment.mediator_id.in_(people)),
-        Appointment.starts_at < slot.end,
-        Appointment.ends_at > slot.start,
-    )
-    if ignore is not None:
-        query = query.where(Appointment.id != ignore)
-    held = select(WaitingListOffer.id).where(
-        WaitingListOffer.status == HELD,
-        WaitingListOffer.expires_at > now,
-        or_(WaitingListOffer.staff_id.in_(people), WaitingListOffer.mediator_id.in_(people)),
-        WaitingListOffer.starts_at < slot.end,
-        WaitingListOffer.ends_at > slot.start,
-    )
-    if hold is not None:
-        held = held.where(WaitingListOffer.id != hold)
-    if session.scalar(query.limit(1)) is not None or session.scalar(held.limit(1)) is not None:
-        raise SlotTaken(slot)
+    for query in taken(people_of(slot), slot.start, slot.end, now, ignore=ignore, hold=hold):
+        if session.execute(query.limit(1)).first() is not None:
+            raise SlotTaken(slot)
 
 
 def _flush(session: Session, slot: Slot) -> None:
@@ -221,12 +204,18 @@ def book(
     return appointment
 
 
-def _lock_booked(session: Session, appointment: Appointment, extra: list[int]) -> None:
-    """Lock everyone involved, then re-read the appointment: it must still be booked."""
-    lock(session, [appointment.staff_id] + ([appointment.mediator_id] if appointment.mediator_id else []) + extra)
+def _lock_booked(session: Session, appointment: Appointment, extra: list[int], now: datetime) -> None:
+    """Lock everyone involved, then re-read the appointment: still booked, and not yet begun.
+
+    Once it has begun, it is attended or missed (the staff calendar says which), not
+    cancelled or moved, whoever asks.
+    """
+    lock(session, people_of(Slot.of(appointment)) + extra)
     session.refresh(appointment)
     if appointment.status != BOOKED:
         raise NotBooked("the appointment is {}".format(appointment.status))
+    if appointment.starts_at <= now:
+        raise NotBooked("the appointment has begun")
 
 
 def cancel(
@@ -239,7 +228,7 @@ def cancel(
     reason: str | None = None,
 ) -> Appointment:
     """Cancel a booked appointment: its time is free again and its pending reminders stop."""
-    _lock_booked(session, appointment, [])
+    _lock_booked(session, appointment, [], now)
     appointment.status = CANCELLED
     appointment.cancelled_at = now
     appointment.cancelled_by_id = by.id if by is not None else None
@@ -268,7 +257,7 @@ def reschedule(
     slot = decode_slot(new_slot_id, policy.secret_key)
     if slot.service_id != appointment.service_id:
         raise SlotUnavailable("an appointment moves to a slot of the same service")
-    _lock_booked(session, appointment, people_of(slot))
+    _lock_booked(session, appointment, people_of(slot), now)
     _check_offered(session, policy, slot, now)
     check_free(session, slot, now, ignore=appointment.id)
     for column, value in slot.columns().items():

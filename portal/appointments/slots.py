@@ -10,12 +10,12 @@ the plans and the bookings when it is booked.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
 
 from itsdangerous import BadData, URLSafeSerializer
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from portal.agency.models import Office, OfficeHours, Service
@@ -23,6 +23,7 @@ from portal.appointments.calendar import Closures, Period, closures, working_per
 from portal.appointments.models import BOOKED, HELD, MODES, Appointment, WaitingListOffer
 from portal.appointments.policy import BookingPolicy
 from portal.auth.models import StaffLanguage, StaffMember, StaffRole
+from portal.config import DEFAULT_LANGUAGE
 
 _SALT = "porta.appointments.slot"
 _VERSION = 1
@@ -47,10 +48,6 @@ class Slot:
     mediator_id: int | None = None
     mediator_language: str | None = None
 
-    def overlaps(self, start: datetime, end: datetime) -> bool:
-        """True when this slot and [start, end) share a moment."""
-        return self.start < end and start < self.end
-
     def columns(self) -> dict[str, Any]:
         """The slot as the columns that store it (an appointment's, a held offer's)."""
         return {
@@ -69,6 +66,11 @@ class Slot:
         """The slot a row with those columns takes up."""
         return cls(row.service_id, row.office_id, row.mode, row.staff_id, row.starts_at, row.ends_at,
                    row.mediator_id, row.mediator_language)
+
+
+def search_language(language: str | None) -> str | None:
+    """The language a search must honour: None for the default one, which every staff member speaks."""
+    return language if language and language != DEFAULT_LANGUAGE else None
 
 
 def encode_slot(slot: Slot, secret_key: str) -> str:
@@ -138,26 +140,24 @@ def _cut(period: Period, minutes: int, policy: BookingPolicy) -> Iterable[tuple[
         wall += length
 
 
-def _busy(
-    session: Session, people: Iterable[int], first: datetime, last: datetime, ignore: int | None, now: datetime
-) -> dict[int, list[tuple[datetime, datetime]]]:
-    """Booked time of each of ``people``, as the staff member or as the mediator.
+def taken(
+    people: list[int], first: datetime, last: datetime, now: datetime, ignore: int | None = None,
+    hold: int | None = None,
+) -> tuple[Select[Any], Select[Any]]:
+    """What takes time of ``people`` between ``first`` and ``last``: (staff, mediator, start, end) rows.
 
-    Times held for someone on a waiting list (an offer not yet answered or expired) count
-    as booked: they are nobody else's until the hold ends.
+    Booked appointments (but ``ignore``, one being moved), and times held for someone on
+    the waiting list until their hold ends (but ``hold``, the offer being accepted): a
+    held time is nobody else's. Slot search and booking ask the same two questions.
     """
-    people = list(people)
-    busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
-    if not people:
-        return busy
-    query = select(Appointment.staff_id, Appointment.mediator_id, Appointment.starts_at, Appointment.ends_at).where(
+    booked = select(Appointment.staff_id, Appointment.mediator_id, Appointment.starts_at, Appointment.ends_at).where(
         Appointment.status == BOOKED,
         or_(Appointment.staff_id.in_(people), Appointment.mediator_id.in_(people)),
         Appointment.starts_at < last,
         Appointment.ends_at > first,
     )
     if ignore is not None:
-        query = query.where(Appointment.id != ignore)
+        booked = booked.where(Appointment.id != ignore)
     held = select(WaitingListOffer.staff_id, WaitingListOffer.mediator_id, WaitingListOffer.starts_at,
                   WaitingListOffer.ends_at).where(
         WaitingListOffer.status == HELD,
@@ -166,8 +166,21 @@ def _busy(
         WaitingListOffer.starts_at < last,
         WaitingListOffer.ends_at > first,
     )
-    for rows in (session.execute(query), session.execute(held)):
-        for staff_id, mediator_id, starts_at, ends_at in rows:
+    if hold is not None:
+        held = held.where(WaitingListOffer.id != hold)
+    return booked, held
+
+
+def _busy(
+    session: Session, people: Iterable[int], first: datetime, last: datetime, ignore: int | None, now: datetime
+) -> dict[int, list[tuple[datetime, datetime]]]:
+    """Taken time (:func:`taken`) of each of ``people``, as the staff member or as the mediator."""
+    people = list(people)
+    busy: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    if not people:
+        return busy
+    for query in taken(people, first, last, now, ignore=ignore):
+        for staff_id, mediator_id, starts_at, ends_at in session.execute(query):
             busy[staff_id].append((starts_at, ends_at))
             if mediator_id is not None:
                 busy[mediator_id].append((starts_at, ends_at))
@@ -262,6 +275,7 @@ def candidate_slots(
     office). ``check_busy=False`` ignores bookings: it answers "is this still offered by
     the plans?", which booking asks before it checks for collisions itself.
     """
+    query = replace(query, language=search_language(query.language))
     service = query.service
     earliest, latest = now + policy.min_notice, now + policy.horizon
     modes = [m for m in MODES if m in (service.modes or []) and (query.mode is None or m == query.mode)]

@@ -19,7 +19,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from messaging import outbox
 from portal.agency.models import Office
@@ -62,8 +62,12 @@ def appointments_between(
     """
     start = datetime.combine(first, time(), tzinfo=tz).astimezone(timezone.utc)
     end = datetime.combine(last + timedelta(days=1), time(), tzinfo=tz).astimezone(timezone.utc)
-    query = select(Appointment).where(
-        Appointment.status != CANCELLED, Appointment.starts_at >= start, Appointment.starts_at < end
+    query = (
+        select(Appointment)
+        .where(Appointment.status != CANCELLED, Appointment.starts_at >= start, Appointment.starts_at < end)
+        # The calendar shows who, what, where and with whom on every row: load them with the rows.
+        .options(selectinload(Appointment.person), selectinload(Appointment.service), selectinload(Appointment.office),
+                 selectinload(Appointment.staff), selectinload(Appointment.mediator))
     )
     if office_id is not None:
         query = query.where(Appointment.office_id == office_id)

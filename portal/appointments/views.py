@@ -25,14 +25,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.agency.models import Office, Service
-from portal.agency.services import active_services, public_offices
+from portal.agency.services import active_service, active_services, public_offices
 from portal.appointments import services, waiting
 from portal.appointments.forms import BOOKING_CHANNELS, REASON_MAX, ChooseForm, DetailsForm, SlotForm
 from portal.appointments.models import MODES
 from portal.appointments.policy import BookingPolicy
 from portal.appointments.slots import InvalidSlot, Slot, SlotQuery, candidate_slots, decode_slot, encode_slot
 from portal.auth.access import public
-from portal.config import DEFAULT_LANGUAGE
 from portal.db import get_session, utcnow
 from portal.extensions import limiter
 from portal.i18n import SHIPPED, current_language, localized
@@ -88,7 +87,7 @@ def _intake() -> Intake | None:
 
 
 def _chosen(state: dict[str, Any]) -> tuple[Service, Office] | None:
-    service = next((s for s in active_services(get_session()) if s.code == state.get("service")), None)
+    service = active_service(get_session(), state.get("service"))
     office = next((o for o in public_offices(get_session()) if o.code == state.get("office")), None)
     if service is None or office is None or office not in service.offices or state.get("mode") not in MODES:
         return None
@@ -117,7 +116,7 @@ def _slot_page(service: Service, office: Office, mode: str, language: str | None
     """Up to a page of free times from ``after``; a day cut by the page's end starts the next page."""
     policy = _policy()
     query = SlotQuery(service=service, office=office, mode=mode, first_day=after,
-                      language=language if language and language != DEFAULT_LANGUAGE else None)
+                      language=language)
     found = candidate_slots(get_session(), policy, query, utcnow(), limit=SLOTS_PER_PAGE + 1)
     page = SlotPage(first=found[0].start if found else None)
     if len(found) > SLOTS_PER_PAGE:
@@ -158,7 +157,7 @@ def _offered_now(slot: Slot, language: str | None) -> bool:
         return False
     day = _local_day(slot, policy)
     query = SlotQuery(service=service, office=office, mode=slot.mode, staff_id=slot.staff_id, first_day=day,
-                      last_day=day, language=language if language and language != DEFAULT_LANGUAGE else None)
+                      last_day=day, language=language)
     return slot in candidate_slots(db, policy, query, utcnow(), limit=None)
 
 
@@ -247,7 +246,7 @@ def _render_slots(state: dict[str, Any], form: SlotForm, error: str | None = Non
     page = _slot_page(service, office, state["mode"], state.get("language"), after)
     page.error, page.message = error, message or bad_date
     policy = _policy()
-    page.waitable = after is None and (page.first is None or page.first > utcnow() + policy.waiting_after)
+    page.waitable = after is None and waiting.nothing_soon(page.first, utcnow(), policy)
     return render_template("appointments/slot.html", form=form, page=page, service=service, office=office,
                            state=state, number=2, waiting_days=policy.waiting_after.days,
                            hold_minutes=int(policy.offer_hold.total_seconds() // 60)), 400 if bad_date and status == 200 else status
@@ -359,7 +358,7 @@ def _join_waiting_list(state: dict[str, Any]):  # type: ignore[no-untyped-def]
         person = people.upsert_from_answers(db, form.answers(), now, person=intake.person if intake else None)
         entry = waiting.join(
             db, person, service, now=now, policy=policy, office=office, mode=state["mode"],
-            language=language if language and language != DEFAULT_LANGUAGE else None, channel="web",
+            language=language, channel="web",
             intake=intake if intake is not None and intake.recommended_service == service.code else None,
             reason=state["details"].get("reason"),
         )

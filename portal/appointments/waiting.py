@@ -40,7 +40,7 @@ from portal.appointments.models import (
     WaitingListOffer,
 )
 from portal.appointments.policy import BookingPolicy
-from portal.appointments.slots import Slot, SlotQuery, candidate_slots, encode_slot
+from portal.appointments.slots import Slot, SlotQuery, candidate_slots, encode_slot, search_language
 from portal.auth.models import StaffMember
 from portal.intake.models import Intake
 from portal.people.models import Person
@@ -76,10 +76,15 @@ def first_free(
     return found[0] if found else None
 
 
+def nothing_soon(first: datetime | None, now: datetime, policy: BookingPolicy) -> bool:
+    """True when the first free time (None: there is none) is beyond ``policy.waiting_after``."""
+    return first is None or first > now + policy.waiting_after
+
+
 def may_join(session: Session, policy: BookingPolicy, service: Service, now: datetime, **choices: Any) -> bool:
     """True when nothing is free for these choices within ``policy.waiting_after``."""
     first = first_free(session, policy, service, now, **choices)
-    return first is None or first.start > now + policy.waiting_after
+    return nothing_soon(first.start if first is not None else None, now, policy)
 
 
 def join(
@@ -125,7 +130,7 @@ def join(
         service=service,
         office=office,
         mode=mode,
-        language=language,
+        language=search_language(language),  # the default language asks for nothing
         status=WAITING,
         channel=channel,
         created_at=now,
@@ -171,6 +176,13 @@ def position(session: Session, entry: WaitingListEntry) -> int | None:
         )
     )
     return int(ahead or 0) + 1
+
+
+def accepted_offer(session: Session, entry: WaitingListEntry) -> WaitingListOffer | None:
+    """The offer ``entry`` accepted, if its wait ended that way (and not by a booking made otherwise)."""
+    return session.scalar(
+        select(WaitingListOffer).where(WaitingListOffer.entry_id == entry.id, WaitingListOffer.status == "accepted")
+    )
 
 
 def held_offer(session: Session, entry: WaitingListEntry, now: datetime) -> WaitingListOffer | None:

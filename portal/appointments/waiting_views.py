@@ -33,6 +33,7 @@ def _render(entry: WaitingListEntry, message: str | None = None, status: int = 2
     appointment = db.get(Appointment, entry.appointment_id) if entry.appointment_id is not None else None
     return render_template(
         "appointments/waiting_place.html", entry=entry, offer=offer, appointment=appointment, message=message,
+        from_offer=waiting.accepted_offer(db, entry) is not None,
         position=waiting.position(db, entry), confirm_leave=confirm_leave,
         hold_minutes=int(_policy().offer_hold.total_seconds() // 60),
     ), status

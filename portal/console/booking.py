@@ -27,13 +27,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal.agency.models import Office, Service
-from portal.agency.services import MODE_LABELS, active_services
+from portal.agency.services import MODE_LABELS, active_service, active_services
 from portal.appointments import replies, services, waiting
 from portal.appointments.models import BOOKED, WAITING, Appointment, WaitingListEntry, WaitingListOffer
 from portal.appointments.policy import BookingPolicy
 from portal.appointments.slots import InvalidSlot, Slot, decode_slot, encode_slot, find_slots
 from portal.auth.access import roles_required
-from portal.config import DEFAULT_LANGUAGE
 from portal.console.forms import ActionForm
 from portal.console.views import CONSOLE_ROLES, bp
 from portal.db import get_session, utcnow
@@ -109,11 +108,6 @@ def latest_intake(person: Person) -> Intake | None:
     )
 
 
-def waiting_language(language: str | None) -> str | None:
-    """The language a waiting-list entry asks for: None (anyone) for the default language."""
-    return language if language and language != DEFAULT_LANGUAGE else None
-
-
 def places(person: Person, now: datetime) -> list[Place]:
     """The caller's entries still waiting, with their place in line and any time held for them."""
     session = get_session()
@@ -143,11 +137,11 @@ def booking_panel(person: Person) -> BookingPanel:
     past = [a for a in reversed(mine) if a not in upcoming]
     intake = latest_intake(person)
     code = request.args.get("service") or (intake.recommended_service if intake is not None else None)
-    service = session.scalar(select(Service).where(Service.code == code, Service.active.is_(True))) if code else None
+    service = active_service(session, code)
     language = intake.language if intake is not None else person.language
     slots = find_slots(session, policy, service, now, language=language, limit=OFFERED) if service is not None else []
-    may_wait = service is not None and waiting.may_join(session, policy, service, now,
-                                                        language=waiting_language(language))
+    # The first free time shown decides it: no second search.
+    may_wait = service is not None and waiting.nothing_soon(slots[0].start if slots else None, now, policy)
     return BookingPanel(
         upcoming=upcoming,
         past=past,
@@ -185,7 +179,8 @@ def _check_form() -> str:
     return request.form["slot"]
 
 
-def _record(person_id: int):  # type: ignore[no-untyped-def]
+def record(person_id: int):  # type: ignore[no-untyped-def]
+    """Back to the caller's record, at its appointments."""
     return redirect(url_for("console.person", person_id=person_id) + "#appointments")
 
 
@@ -212,10 +207,10 @@ def book_for_caller(person_id: int):  # type: ignore[no-untyped-def]
     except (services.SlotTaken, services.SlotUnavailable):
         session.rollback()
         flash(_("This time has just been taken. Choose another one."), "warning")
-        return _record(person_id)
+        return record(person_id)
     flash(_("The appointment is booked for %(when)s. The caller will receive a confirmation.",
             when=appointment_time(appointment.starts_at)), "success")
-    return _record(person_id)
+    return record(person_id)
 
 
 def _service_code(service_id: int) -> str | None:
@@ -245,7 +240,7 @@ def cancel_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
     except services.NotBooked:
         session.rollback()
         flash(_("This appointment was already cancelled or is over."), "warning")
-    return _record(appointment.person_id)
+    return record(appointment.person_id)
 
 
 @bp.route("/appointments/<int:appointment_id>/change", methods=["GET", "POST"])
@@ -265,17 +260,17 @@ def change_appointment(appointment_id: int):  # type: ignore[no-untyped-def]
         except services.NotBooked:
             session.rollback()
             flash(_("This appointment was already cancelled or is over."), "warning")
-            return _record(appointment.person_id)
+            return record(appointment.person_id)
         except services.BookingError:
             session.rollback()
             flash(_("This time has just been taken. Choose another one."), "warning")
             return redirect(url_for("console.change_appointment", appointment_id=appointment.id))
         flash(_("The appointment is moved to %(when)s. The caller will receive a message.",
                 when=appointment_time(appointment.starts_at)), "success")
-        return _record(appointment.person_id)
+        return record(appointment.person_id)
     if appointment.status != BOOKED:
         flash(_("This appointment was already cancelled or is over."), "warning")
-        return _record(appointment.person_id)
+        return record(appointment.person_id)
     language = appointment.mediator_language or appointment.person.language
     slots = find_slots(session, policy, appointment.service, utcnow(), language=language, limit=MOVE_OFFERED)
     return render_template("console/booking_change.html", appointment=appointment, person=appointment.person,

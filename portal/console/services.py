@@ -110,13 +110,14 @@ def save_for_caller(
     now: datetime,
     staff: StaffMember,
     draft_days: int = intakes.DEFAULT_DRAFT_DAYS,
+    timezone: str = intakes.AGENCY_TIMEZONE,
 ) -> list[str]:
     """Save what the operator entered; the draft follows the caller's language at once.
 
     So that anything sent about the draft before submission (a resume PIN) is already
     in the caller's language, not the one the intake was started in.
     """
-    changed = intakes.save_answers(session, intake, values, now, staff=staff, draft_days=draft_days)
+    changed = intakes.save_answers(session, intake, values, now, staff=staff, draft_days=draft_days, timezone=timezone)
     language = intakes.get_answers(intake).get("contact.language")
     if intake.status == "draft" and language in LANGUAGES:
         intake.language = language
@@ -168,7 +169,7 @@ def service_names(session: Session, code: str | None) -> dict[str, str] | None:
 
 def duplicates_of(session: Session, found: Iterable[Person]) -> dict[int, list[Person]]:
     """For each person found, the other records that look like the same person."""
-    return {person.id: people.likely_duplicates(session, person) for person in found}
+    return people.likely_duplicates_of(session, found)
 
 
 # --- the call log ---------------------------------------------------------------------------

@@ -216,7 +216,8 @@ def save_intake(intake_id: int):  # type: ignore[no-untyped-def]
     ids = pages.editable_ids(questionnaire, services.may_see_sensitive(current_user, record))
     parsed = questionnaire.parse_form(request.form, ids, intakes.get_answers(record))
     now = utcnow()
-    services.save_for_caller(session, record, parsed.values, now, current_user, draft_days=config.intake_draft_days)
+    services.save_for_caller(session, record, parsed.values, now, current_user, draft_days=config.intake_draft_days,
+                             timezone=config.timezone)
     session.commit()
     answers = intakes.get_answers(record)
     if parsed.errors:
@@ -230,7 +231,7 @@ def save_intake(intake_id: int):  # type: ignore[no-untyped-def]
         now,
         config.privacy_notice_version,
         helpline=config.helpline_number,
-        link=config.public_base_url + "/intake/resume",
+        link=intakes.resume_link(config.public_base_url),
         staff=current_user,
         timezone=config.timezone,
     )

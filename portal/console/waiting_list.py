@@ -11,12 +11,11 @@ The routes are the console blueprint's, registered when ``views.py`` imports thi
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
-from portal.agency.models import Service
+from portal.agency.services import active_service
 from portal.appointments import services, waiting
 from portal.appointments.models import WaitingListEntry
 from portal.appointments.policy import BookingPolicy
@@ -30,10 +29,6 @@ from portal.people.models import Person
 
 def _policy() -> BookingPolicy:
     return BookingPolicy.from_config(current_app.config["PORTA"])
-
-
-def _record(person_id: int):  # type: ignore[no-untyped-def]
-    return redirect(url_for("console.person", person_id=person_id) + "#appointments")
 
 
 def _check_token() -> None:
@@ -59,7 +54,7 @@ def join_waiting_list(person_id: int):  # type: ignore[no-untyped-def]
     if caller is None:
         abort(404)
     code = request.form.get("service", "")
-    service = session.scalar(select(Service).where(Service.code == code, Service.active.is_(True))) if code else None
+    service = active_service(session, code)
     if service is None:
         abort(400)
     intake = booking.latest_intake(caller)
@@ -68,17 +63,17 @@ def join_waiting_list(person_id: int):  # type: ignore[no-untyped-def]
         intake = None  # waiting for another service than the request recommends
     try:
         entry = waiting.join(session, caller, service, now=utcnow(), policy=policy,
-                             language=booking.waiting_language(language), channel="phone", by=current_user,
+                             language=language, channel="phone", by=current_user,
                              intake=intake)
         place = waiting.position(session, entry)
         session.commit()
     except waiting.NotReachable:
         session.rollback()
         flash(_("This caller may not receive messages, so a freed time could not be offered to them."), "warning")
-        return _record(person_id)
+        return booking.record(person_id)
     flash(_("The caller is on the waiting list (place %(position)s). They will receive a message.", position=place),
           "success")
-    return _record(person_id)
+    return booking.record(person_id)
 
 
 @bp.post("/waiting-list/<int:entry_id>/accept")
@@ -99,13 +94,13 @@ def accept_waiting_offer(entry_id: int):  # type: ignore[no-untyped-def]
     except waiting.OfferGone:
         session.rollback()
         flash(_("This time is no longer held for the caller. Nothing was booked."), "warning")
-        return _record(person_id)
+        return booking.record(person_id)
     except services.BookingError:
         session.rollback()
         flash(_("This time can no longer be booked. The caller keeps their place in line."), "warning")
-        return _record(person_id)
+        return booking.record(person_id)
     flash(_("The appointment is booked for %(when)s. The caller will receive a confirmation.", when=when), "success")
-    return _record(person_id)
+    return booking.record(person_id)
 
 
 @bp.post("/waiting-list/<int:entry_id>/leave")
@@ -122,6 +117,6 @@ def leave_waiting_list(entry_id: int):  # type: ignore[no-untyped-def]
     except waiting.WaitingListError:
         session.rollback()
         flash(_("The caller is no longer on this waiting list."), "warning")
-        return _record(person_id)
+        return booking.record(person_id)
     flash(_("The caller was removed from the waiting list."), "success")
-    return _record(person_id)
+    return booking.record(person_id)

@@ -16,7 +16,6 @@ import ast
 import operator
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, Callable, Mapping
 
 #: Functions an expression may call. Each receives the evaluation environment first.

@@ -178,7 +178,7 @@ class StepPage:
         shown = set(self.question_ids)
         for qid in self.questionnaire.missing_for_submit(self.answers):
             if qid in shown and qid not in self.errors and not (qid in (PHONE, EMAIL) and CHANNEL in self.errors):
-                self.errors[qid] = missing_message(self.questionnaire.questions[qid], self.answers)
+                self.errors[qid] = missing_message(self.questionnaire.questions[qid])
 
     def invalid_raw(self) -> dict[str, Any]:
         """What was typed into the fields that are wrong, to show again later."""
@@ -193,7 +193,7 @@ class StepPage:
         self.errors.update(parsed.errors)
 
 
-def missing_message(question: Question, answers: Mapping[str, Any]) -> str:
+def missing_message(question: Question) -> str:
     """Why a page cannot be left yet, for one question: what to do, not what is wrong."""
     if question.agreement:
         return _("To send your request, confirm that you have read the privacy notice.")

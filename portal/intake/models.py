@@ -14,12 +14,9 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base, UTCDateTime, utcnow
+from portal.db import Base, UTCDateTime, one_of, utcnow
 from portal.people.models import Person
 
-
-def _one_of(column: str, values: tuple[str, ...]) -> str:
-    return "{} IN ({})".format(column, ", ".join("'{}'".format(v) for v in values))
 
 
 #: Where an intake stands. Casework adds its statuses here, with a migration that
@@ -48,8 +45,8 @@ class Intake(Base):
 
     __tablename__ = "intake"
     __table_args__ = (
-        CheckConstraint(_one_of("status", INTAKE_STATUSES), name="known_status"),
-        CheckConstraint(_one_of("channel", INTAKE_CHANNELS), name="known_channel"),
+        CheckConstraint(one_of("status", INTAKE_STATUSES), name="known_status"),
+        CheckConstraint(one_of("channel", INTAKE_CHANNELS), name="known_channel"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -122,9 +119,9 @@ class CallLog(Base):
 
     __tablename__ = "call_log"
     __table_args__ = (
-        CheckConstraint(_one_of("direction", CALL_DIRECTIONS), name="known_direction"),
-        CheckConstraint(_one_of("reason", CALL_REASONS), name="known_reason"),
-        CheckConstraint(_one_of("outcome", CALL_OUTCOMES), name="known_outcome"),
+        CheckConstraint(one_of("direction", CALL_DIRECTIONS), name="known_direction"),
+        CheckConstraint(one_of("reason", CALL_REASONS), name="known_reason"),
+        CheckConstraint(one_of("outcome", CALL_OUTCOMES), name="known_outcome"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -36,6 +36,7 @@ from flask_babel import gettext as _
 from portal.intake import fields
 from portal.intake.expressions import Expression
 from portal.intake.fields import Invalid
+from portal.people.models import PREFERRED_CHANNELS
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -65,7 +66,7 @@ CODE_QUESTIONS: Mapping[str, str] = {
     CHANNEL: "single_choice",
     "consent.privacy_acknowledged": "yes_no",
 }
-CHANNEL_CODES = frozenset({"sms", "whatsapp", "email", "phone_call"})
+CHANNEL_CODES = frozenset(PREFERRED_CHANNELS)
 
 
 class QuestionnaireError(ValueError):

@@ -124,6 +124,7 @@ def save_answers(
     staff: StaffMember | None = None,
     section: str | None = None,
     draft_days: int = DEFAULT_DRAFT_DAYS,
+    timezone: str = AGENCY_TIMEZONE,
 ) -> list[str]:
     """Merge ``values`` (Python form; None removes an answer) and return the ids that changed.
 
@@ -156,7 +157,7 @@ def save_answers(
     if intake.status == "draft":
         intake.expires_at = now + timedelta(days=draft_days)
     elif changed:
-        _evaluate(intake, pruned, now, AGENCY_TIMEZONE)
+        _evaluate(intake, pruned, now, timezone)  # a correction after submission: triage again
         if intake.person is not None:
             people.upsert_from_answers(session, pruned, now, person=intake.person)
     session.flush()
@@ -170,6 +171,11 @@ def _evaluate(intake: Intake, answers: Mapping[str, Any], now: datetime, timezon
     intake.triage = result.to_json()
     intake.urgency = result.urgency
     intake.recommended_service = result.recommended_service
+
+
+def resume_link(public_base_url: str) -> str:
+    """Where a receipt sends the person to follow their request (the wizard's resume page)."""
+    return "{}/intake/resume".format(public_base_url.rstrip("/"))
 
 
 def submit(
@@ -229,9 +235,14 @@ def _pin_digest(secret: bytes, intake_id: int, pin: str) -> str:
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
+def expired_draft(intake: Intake, now: datetime) -> bool:
+    """A draft past its expiry is gone for the person, even before the purge job deletes it."""
+    return intake.status == "draft" and intake.expires_at is not None and intake.expires_at <= now
+
+
 def _open_draft(session: Session, reference: str, now: datetime) -> Intake | None:
     intake = find_by_reference(session, reference)
-    if intake is None or intake.status != "draft" or (intake.expires_at is not None and intake.expires_at <= now):
+    if intake is None or intake.status != "draft" or expired_draft(intake, now):
         return None
     return intake
 

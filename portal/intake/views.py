@@ -17,7 +17,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask import session as web_session
 from flask_babel import gettext as _
 
-from portal.agency.services import active_services
+from portal.agency.services import active_service
 from portal.auth.access import public
 from portal.db import get_session, utcnow
 from portal.extensions import limiter
@@ -51,17 +51,12 @@ def _own_intake() -> Intake | None:
     """The intake this browser is working on, unless it has gone (expired or purged)."""
     intake_id = web_session.get(INTAKE_KEY)
     intake = get_session().get(Intake, intake_id) if isinstance(intake_id, int) else None
-    if intake is not None and _expired(intake):
+    if intake is not None and services.expired_draft(intake, utcnow()):
         intake = None
     if intake is None and intake_id is not None:
         web_session.pop(INTAKE_KEY, None)
         web_session.pop(PENDING_KEY, None)
     return intake
-
-
-def _expired(intake: Intake) -> bool:
-    """A draft past its expiry is gone for the person, even before the purge job deletes it."""
-    return intake.status == "draft" and intake.expires_at is not None and intake.expires_at <= utcnow()
 
 
 def _draft_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -213,7 +208,7 @@ def submit(intake: Intake):  # type: ignore[no-untyped-def]
         utcnow(),
         privacy_notice_version=config.privacy_notice_version,
         helpline=config.helpline_number,
-        link=config.public_base_url + url_for("intake.resume"),
+        link=services.resume_link(config.public_base_url),
         timezone=config.timezone,
     )
     if missing:
@@ -245,7 +240,7 @@ def _render_result(template: str):  # type: ignore[no-untyped-def]
     if intake.status == "draft" or not intake.triage:
         return redirect(url_for("intake.review"))
     outcome = triage.Triage.from_json(intake.triage).to_json(triage.localize)
-    service = next((s for s in active_services(get_session()) if s.code == outcome["recommended_service"]), None)
+    service = active_service(get_session(), outcome["recommended_service"])
     return render_template(
         template, intake=intake, outcome=outcome, service=service, questionnaire=_questionnaire(intake),
         measure_label=triage.measure_label, urgency_label=triage.urgency_label, pathway_label=triage.pathway_label,

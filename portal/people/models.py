@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import Base, UTCDateTime, utcnow
+from portal.db import Base, UTCDateTime, one_of, utcnow
 
 #: How a person prefers to be reached; "phone_call" means an operator calls them.
 PREFERRED_CHANNELS: tuple[str, ...] = ("sms", "whatsapp", "email", "phone_call")
@@ -25,7 +25,7 @@ class Person(Base):
     __tablename__ = "person"
     __table_args__ = (
         CheckConstraint(
-            "preferred_channel IN ({})".format(", ".join("'{}'".format(c) for c in PREFERRED_CHANNELS)),
+            one_of("preferred_channel", PREFERRED_CHANNELS),
             name="known_channel",
         ),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import phonenumbers
 from sqlalchemy import or_, select
@@ -186,23 +186,40 @@ def search(session: Session, text: str, limit: int = 20) -> list[Person]:
     return found
 
 
+#: What makes two records look like the same person: any one of these, equal and not empty.
+_IDENTIFYING = ("phone", "email", "codice_fiscale", "search_name")
+
+
 def likely_duplicates(session: Session, person: Person) -> list[Person]:
     """Other people sharing this one's phone, e-mail, codice fiscale or full name."""
-    same = []
-    if person.phone:
-        same.append(Person.phone == person.phone)
-    if person.email:
-        same.append(Person.email == person.email.lower())
-    if person.codice_fiscale:
-        same.append(Person.codice_fiscale == person.codice_fiscale)
-    if person.search_name:
-        same.append(Person.search_name == person.search_name)
+    return [other for other in _alike(session, [person]) if other.id != person.id]
+
+
+def likely_duplicates_of(session: Session, found: Iterable[Person]) -> dict[int, list[Person]]:
+    """For each of ``found`` (saved people), the others that look like them, in one query."""
+    found = list(found)
+    candidates = _alike(session, found)
+    return {
+        person.id: [other for other in candidates if other.id != person.id and _same(person, other)]
+        for person in found
+    }
+
+
+def _same(one: Person, other: Person) -> bool:
+    return any(getattr(one, name) and getattr(one, name) == getattr(other, name) for name in _IDENTIFYING)
+
+
+def _alike(session: Session, people: list[Person]) -> list[Person]:
+    """Everyone sharing an identifying value with any of ``people`` (them included), in name order."""
+    same = [
+        getattr(Person, name).in_(values)
+        for name in _IDENTIFYING
+        if (values := {getattr(p, name) for p in people if getattr(p, name)})
+    ]
     if not same:
         return []
-    query = select(Person).where(or_(*same))
-    if person.id is not None:
-        query = query.where(Person.id != person.id)
-    return list(session.scalars(query.order_by(Person.last_name, Person.first_name, Person.id)))
+    query = select(Person).where(or_(*same)).order_by(Person.last_name, Person.first_name, Person.id)
+    return list(session.scalars(query))
 
 
 def recipient(person: Person, key: str | None = None) -> Recipient | None:
